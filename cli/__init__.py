@@ -1,0 +1,1 @@
+"""The `omnivfx` command (installed as the `omnivfx_cli` package)."""

@@ -1,0 +1,85 @@
+"""`omnivfx`: track plates headless, inspect plates, export results, serve host bridges."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from omnimotion_vfx import __version__
+
+from .errors import handle_errors
+from .signals import stop_on_signals
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+EPILOG_TRACK = """\b
+Examples:
+  omnivfx track shots/sh010/plate.%04d.exr --queries points.csv
+  omnivfx track plate.####.exr --frames 1001-1048 --grid 16 --proxy 0.5
+  omnivfx track plate.mp4 --grid 8 --json-progress
+Exit codes: 0 done, 1 internal error, 2 bad input, 3 interrupted (run again to resume)."""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="omnivfx")
+def main() -> None:
+    """Dense point tracking through occlusions for VFX plates (OmniMotion)."""
+
+
+def _progress(json_progress: bool):
+    from omnimotion_vfx.progress import JsonLinesProgress, TqdmProgress
+
+    return JsonLinesProgress() if json_progress else TqdmProgress()
+
+
+@main.command(epilog=EPILOG_TRACK)
+@click.argument("plate", required=False)
+@click.option("--frames", help="Frame range to use, e.g. 1001-1100 (file frame numbers).")
+@click.option("--queries", "queries", type=click.Path(dir_okay=False), help="CSV with header frame,x,y[,name].")
+@click.option("--grid", type=int, help="Track an N x N grid of points instead of --queries.")
+@click.option("--grid-frame", type=int, help="Plate frame of the grid (default: first frame).")
+@click.option("--out", type=click.Path(file_okay=False), help="Results folder (default <plate folder>/omnivfx/<name>/).")
+@click.option("--tracker", default=None, help="Tracker: omnimotion (default) or chained-flow.")
+@click.option("--preset", default="default", show_default=True, help="Engine preset: preview, default, fast, paper.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--layer", help="EXR layer to track, e.g. 'beauty' (RGB channels by default).")
+@click.option("--colorspace", help="OCIO colour space of the plate (with $OCIO), or CONFIG.ocio:SPACE.")
+@click.option("--proxy", type=float, default=1.0, show_default=True, help="Process at this fraction of the resolution.")
+@click.option("--json-progress", is_flag=True, help="Progress as one JSON object per line on stdout.")
+@click.option("--job", "job_spec", type=click.Path(dir_okay=False), help="Run a JSON job spec (farm use).")
+@handle_errors
+def track(plate, frames, queries, grid, grid_frame, out, tracker, preset, device, layer, colorspace, proxy, json_progress, job_spec):
+    """Track points through PLATE (a frame pattern, a folder of frames or a video file)."""
+    from omnimotion_vfx.errors import InputError
+    from omnimotion_vfx.track_job import DEFAULT_TRACKER, TrackJob, run_track_job
+
+    if job_spec:
+        job = TrackJob.from_json_file(job_spec)
+    else:
+        if not plate:
+            raise InputError("missing PLATE; e.g. omnivfx track plate.%04d.exr --queries points.csv")
+        job = TrackJob(
+            plate=plate, frames=frames, queries=queries, grid=grid, grid_frame=grid_frame, out=out,
+            tracker=tracker or DEFAULT_TRACKER, preset=preset, device=device, layer=layer,
+            colorspace=colorspace, proxy=proxy,
+        )
+    progress = _progress(json_progress)
+    with stop_on_signals() as stop:
+        folder = run_track_job(job, progress, stop)
+    click.echo(str(folder))
+
+
+@main.command()
+@click.argument("plate")
+@click.option("--frames", help="Frame range to inspect, e.g. 1001-1100.")
+@handle_errors
+def info(plate, frames):
+    """Show what PLATE holds: frames, range, gaps, resolution, channels and layers."""
+    from omnimotion_vfx.io.plate_info import describe_plate
+
+    click.echo(describe_plate(plate, frames))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+"""The trackers shipped with the product, registered by name."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .clip_geometry import ClipGeometry
+from .flow.chained_tracker import ChainedFlowConfig, ChainedFlowTracker
+from .trackers import TrackerContext, register_tracker
+
+
+@register_tracker("chained-flow")
+def build_chained_flow(video: np.ndarray, geometry: ClipGeometry, context: TrackerContext):
+    config = ChainedFlowConfig()
+    tracker = ChainedFlowTracker(video, geometry, config, context.progress)
+    return tracker, dataclasses.asdict(config)

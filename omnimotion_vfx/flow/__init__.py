@@ -1,0 +1,1 @@
+"""Pairwise optical flow and the filtered correspondences the engine is fitted to."""

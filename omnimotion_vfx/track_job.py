@@ -1,0 +1,131 @@
+"""One tracking job from plate to results folder: the unit the CLI, the daemon and the batch runner share.
+
+A `TrackJob` is plain data (JSON-serialisable: it is also the farm job spec of `omnivfx track --job`).
+`run_track_job` reads the plate, builds the tracker, answers the queries and writes the results folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .clip_geometry import ClipGeometry
+from .errors import InputError
+from .io import open_plate
+from .io.queries import Queries, check_queries, grid_queries, read_queries_csv
+from .progress import NullProgress, ProgressReporter, StopToken
+from .results.folder import TrackResults, build_manifest, default_results_dir, write_results
+from .trackers import TrackerContext, build_tracker
+
+DEFAULT_TRACKER = "chained-flow"
+
+
+@dataclass
+class TrackJob:
+    plate: str
+    frames: str | None = None
+    queries: str | None = None  # path of points.csv
+    grid: int | None = None
+    grid_frame: int | None = None  # plate frame of the grid (first frame by default)
+    out: str | None = None
+    tracker: str = DEFAULT_TRACKER
+    preset: str = "default"
+    device: str = "auto"
+    layer: str | None = None
+    colorspace: str | None = None
+    proxy: float = 1.0
+    query_points: list[list[float]] | None = field(default=None, repr=False)  # inline (frame, x, y) rows
+    query_names: list[str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_json_file(cls, path: str) -> "TrackJob":
+        try:
+            with open(path) as handle:
+                data = json.load(handle)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read job spec {path}: {exc}; it must be a JSON object of TrackJob fields") from None
+        return cls.from_dict(data, source=path)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "job") -> "TrackJob":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise InputError(f"{source}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(names))}")
+        if "plate" not in data:
+            raise InputError(f"{source}: the field 'plate' is required")
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def resolve_queries(job: TrackJob, frame_numbers: list[int], size: tuple[int, int]) -> Queries:
+    given = [job.queries is not None, job.grid is not None, job.query_points is not None]
+    if sum(given) > 1:
+        raise InputError("give only one of --queries, --grid or inline query points")
+    if job.queries is not None:
+        return read_queries_csv(job.queries, frame_numbers, size)
+    if job.query_points is not None:
+        points = np.asarray(job.query_points, np.float32).reshape(-1, 3)
+        if len(points) == 0:
+            raise InputError("the job has an empty query list; send at least one (frame, x, y)")
+        check_queries(points, frame_numbers, size)
+        names = job.query_names or [f"track{i + 1:04d}" for i in range(len(points))]
+        return Queries(points, list(names))
+    frame = job.grid_frame if job.grid_frame is not None else frame_numbers[0]
+    if frame not in frame_numbers:
+        raise InputError(f"grid frame {frame} is outside the plate's frames {frame_numbers[0]}-{frame_numbers[-1]}")
+    return grid_queries(job.grid if job.grid is not None else 10, frame, size)
+
+
+def results_dir_for(job: TrackJob, plate_source: str, plate_name: str) -> Path:
+    return Path(job.out) if job.out else default_results_dir(plate_source, plate_name)
+
+
+def run_track_job(job: TrackJob, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> Path:
+    """Plate in, results folder out. Raises InputError for bad input and Interrupted when stopped."""
+    progress = progress or NullProgress()
+    stop = stop or StopToken()
+    timings: dict[str, float] = {}
+    t0 = time.monotonic()
+    plate = open_plate(job.plate, job.frames, job.layer, job.colorspace, job.proxy)
+    queries = resolve_queries(job, plate.frame_numbers, plate.full_size)
+    out_dir = results_dir_for(job, plate.sequence.source, plate.sequence.name)
+    video = plate.load_uint8(progress)
+    timings["read"] = time.monotonic() - t0
+    stop.raise_if_requested("after reading the plate")
+
+    t1 = time.monotonic()
+    geometry = ClipGeometry(tuple(plate.frame_numbers), plate.scale_xy)
+    context = TrackerContext(out_dir / "work", job.preset, job.device, progress, stop)
+    tracker, config = build_tracker(job.tracker, video, geometry, context)
+    timings["fit"] = time.monotonic() - t1
+    t2 = time.monotonic()
+    tracks, visible = tracker(queries.points)
+    timings["query"] = time.monotonic() - t2
+    timings["total"] = time.monotonic() - t0
+
+    manifest = build_manifest(
+        plate=plate.sequence.source,
+        frames=np.asarray(plate.frame_numbers),
+        resolution=plate.full_size,
+        tracker=job.tracker,
+        preset=job.preset,
+        config={"tracker": config, "job": {k: v for k, v in job.to_dict().items() if k not in ("query_points", "query_names")}},
+        timings=timings,
+        extra={
+            "processing_resolution": list(plate.size),
+            "proxy": job.proxy,
+            "layer": job.layer,
+            "colour": plate.converter.description,
+        },
+    )
+    results = TrackResults(np.asarray(plate.frame_numbers), queries.points, tracks, visible, queries.names, manifest)
+    return write_results(out_dir, results)

@@ -1,0 +1,64 @@
+"""Tracker registry: every tracker is built from a clip and then answers `tracks, visible = tracker(queries)`.
+
+Queries and tracks are in plate frame numbers and plate pixels; the `ClipGeometry` inside each tracker does
+the proxy scaling. New trackers (the OmniMotion engine, its fast variants) register here under a name that
+`omnivfx track --tracker NAME` accepts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import numpy as np
+
+from .clip_geometry import ClipGeometry
+from .errors import InputError
+from .progress import ProgressReporter, StopToken
+
+
+class PointTracker(Protocol):
+    def __call__(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@dataclass
+class TrackerContext:
+    """Everything a tracker may use besides the pixels: where to cache and checkpoint, progress, stopping."""
+
+    work_dir: Path
+    preset: str
+    device: str
+    progress: ProgressReporter
+    stop: StopToken
+
+
+TrackerBuilder = Callable[[np.ndarray, ClipGeometry, TrackerContext], tuple[PointTracker, dict[str, Any]]]
+_REGISTRY: dict[str, TrackerBuilder] = {}
+
+
+def register_tracker(name: str) -> Callable[[TrackerBuilder], TrackerBuilder]:
+    def wrap(builder: TrackerBuilder) -> TrackerBuilder:
+        _REGISTRY[name] = builder
+        return builder
+
+    return wrap
+
+
+def tracker_names() -> list[str]:
+    _load_builtin()
+    return sorted(_REGISTRY)
+
+
+def build_tracker(name: str, video: np.ndarray, geometry: ClipGeometry, context: TrackerContext) -> tuple[PointTracker, dict[str, Any]]:
+    """Build tracker `name`; returns it and the config (a plain dict) that goes into the manifest."""
+    _load_builtin()
+    if name not in _REGISTRY:
+        raise InputError(f"unknown tracker {name!r}; choose one of {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name](video, geometry, context)
+
+
+def _load_builtin() -> None:
+    if _REGISTRY:
+        return
+    from . import builtin_trackers  # noqa: F401  (registers on import)
