@@ -89,8 +89,52 @@ def results_dir_for(job: TrackJob, plate_source: str, plate_name: str) -> Path:
     return Path(job.out) if job.out else default_results_dir(plate_source, plate_name)
 
 
-def run_track_job(job: TrackJob, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> Path:
-    """Plate in, results folder out. Raises InputError for bad input and Interrupted when stopped."""
+@dataclass
+class FittedJob:
+    """A plate with its fitted tracker: answers more queries without refitting (the daemon keeps these warm)."""
+
+    job: TrackJob
+    tracker: Any
+    tracker_config: dict[str, Any]
+    frame_numbers: list[int]
+    full_size: tuple[int, int]
+    processing_size: tuple[int, int]
+    plate_source: str
+    colour: str
+    out_dir: Path
+    timings: dict[str, float]
+
+    def answer(self, points: np.ndarray, names: list[str] | None = None) -> TrackResults:
+        """Track `points` (frame, x, y) in plate frames and pixels; returns results with a full manifest."""
+        points = np.asarray(points, np.float32).reshape(-1, 3)
+        check_queries(points, self.frame_numbers, self.full_size)
+        t0 = time.monotonic()
+        tracks, visible = self.tracker(points)
+        timings = dict(self.timings, query=time.monotonic() - t0)
+        timings["total"] = sum(v for k, v in timings.items() if k != "total")
+        manifest = build_manifest(
+            plate=self.plate_source,
+            frames=np.asarray(self.frame_numbers),
+            resolution=self.full_size,
+            tracker=self.job.tracker,
+            preset=self.job.preset,
+            config={
+                "tracker": self.tracker_config,
+                "job": {k: v for k, v in self.job.to_dict().items() if k not in ("query_points", "query_names")},
+            },
+            timings=timings,
+            extra={
+                "processing_resolution": list(self.processing_size),
+                "proxy": self.job.proxy,
+                "layer": self.job.layer,
+                "colour": self.colour,
+            },
+        )
+        return TrackResults(np.asarray(self.frame_numbers), points, tracks, visible, names or [], manifest)
+
+
+def fit_job(job: TrackJob, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> tuple[FittedJob, Queries]:
+    """Read the plate, resolve the queries and fit (or reload from the results folder) the tracker."""
     progress = progress or NullProgress()
     stop = stop or StopToken()
     timings: dict[str, float] = {}
@@ -107,25 +151,14 @@ def run_track_job(job: TrackJob, progress: ProgressReporter | None = None, stop:
     context = TrackerContext(out_dir / "work", job.preset, job.device, progress, stop)
     tracker, config = build_tracker(job.tracker, video, geometry, context)
     timings["fit"] = time.monotonic() - t1
-    t2 = time.monotonic()
-    tracks, visible = tracker(queries.points)
-    timings["query"] = time.monotonic() - t2
-    timings["total"] = time.monotonic() - t0
-
-    manifest = build_manifest(
-        plate=plate.sequence.source,
-        frames=np.asarray(plate.frame_numbers),
-        resolution=plate.full_size,
-        tracker=job.tracker,
-        preset=job.preset,
-        config={"tracker": config, "job": {k: v for k, v in job.to_dict().items() if k not in ("query_points", "query_names")}},
-        timings=timings,
-        extra={
-            "processing_resolution": list(plate.size),
-            "proxy": job.proxy,
-            "layer": job.layer,
-            "colour": plate.converter.description,
-        },
+    fitted = FittedJob(
+        job, tracker, config, plate.frame_numbers, plate.full_size, plate.size, plate.sequence.source,
+        plate.converter.description, out_dir, timings,
     )
-    results = TrackResults(np.asarray(plate.frame_numbers), queries.points, tracks, visible, queries.names, manifest)
-    return write_results(out_dir, results)
+    return fitted, queries
+
+
+def run_track_job(job: TrackJob, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> Path:
+    """Plate in, results folder out. Raises InputError for bad input and Interrupted when stopped."""
+    fitted, queries = fit_job(job, progress, stop)
+    return write_results(fitted.out_dir, fitted.answer(queries.points, queries.names))

@@ -19,7 +19,15 @@ from .progress import ProgressReporter, StopToken
 
 
 class PointTracker(Protocol):
+    """Queries (frame, x, y) [N, 3] in plate frame numbers and plate pixels ->
+    tracks [N, T, 2] plate pixels and visible [N, T] bool."""
+
     def __call__(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def map_points(self, src_frame: int, xy: np.ndarray, dst_frame: int) -> tuple[np.ndarray, np.ndarray]:
+        """Dense use (motion vectors, STMaps, pinning): positions xy [N, 2] at plate frame `src_frame` ->
+        positions [N, 2] at `dst_frame` and visible [N]; chunked inside so N may be every pixel of a frame."""
+        ...
 
 
 @dataclass

@@ -114,3 +114,16 @@ class ChainedFlowTracker:
                 vis[:, frame] = inside & (cycle <= self.cycle_threshold) & alive
                 pos = nxt
         return out, vis
+
+
+def _map_points(self: ChainedFlowTracker, src_frame: int, xy: np.ndarray, dst_frame: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions at plate frame `src_frame` carried to `dst_frame` along the chain (see PointTracker.map_points)."""
+    frames = list(self.geometry.frame_numbers)
+    src, dst = frames.index(int(src_frame)), frames.index(int(dst_frame))
+    sx, sy = self.geometry.scale_xy
+    pts = np.asarray(xy, np.float64) * (sx, sy)
+    out, vis = self._follow(pts, src)
+    return (out[:, dst] / (sx, sy)).astype(np.float32), vis[:, dst]
+
+
+ChainedFlowTracker.map_points = _map_points
