@@ -13,6 +13,6 @@ from .trackers import TrackerContext, register_tracker
 
 @register_tracker("chained-flow")
 def build_chained_flow(video: np.ndarray, geometry: ClipGeometry, context: TrackerContext):
-    config = ChainedFlowConfig()
-    tracker = ChainedFlowTracker(video, geometry, config, context.progress)
+    config = ChainedFlowConfig.preset(context.preset)
+    tracker = ChainedFlowTracker(video, geometry, config, context.progress, context.work_dir / "flow", context.stop)
     return tracker, dataclasses.asdict(config)

@@ -1,56 +1,41 @@
-"""The chained optical-flow tracker: follow each query through adjacent-frame DIS flow, forward and backward.
+"""The chained optical-flow tracker: follow each query through adjacent-frame flow, forward and backward.
 
 Occlusion: a point is marked occluded where the forward-backward cycle error of the adjacent flow at its
-position exceeds a threshold, or where it leaves the image. This is the classic "chained flow" baseline of the
-OmniMotion paper and the product's fallback tracker (`--tracker chained-flow`).
+position exceeds a threshold, or where it leaves the image. This is the "chained flow" baseline of the
+OmniMotion paper (which uses a 48 px threshold, preset "paper") and the product's fallback tracker
+(`--tracker chained-flow`). Its adjacent flows come from `compute_correspondences`, so they are cached and
+shared with the engine's input (same dense parameters, same gap-1 cache files).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-import cv2
 import numpy as np
 
 from ..clip_geometry import ClipGeometry
-from ..progress import NullProgress, ProgressReporter
+from ..progress import ProgressReporter, StopToken
+from .compute import compute_correspondences
+from .config import FlowConfig
+from .warp import sample_points
+
+MAP_CHUNK = 1 << 16  # points per step of map_points: bounds memory when mapping every pixel of a frame
 
 
 @dataclass
 class ChainedFlowConfig:
     dis_preset: str = "medium"  # ultrafast | fast | medium
-    occlusion_cycle_px: float = 3.0  # at 480 lines; scaled with resolution
+    occlusion_cycle_px: float = 3.0  # at 480 lines; scaled with resolution. The paper's baseline uses 48.
 
-
-_PRESETS = {
-    "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
-    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
-    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
-}
-
-
-def dis_flow(a: np.ndarray, b: np.ndarray, preset: str = "medium") -> np.ndarray:
-    """Flow from RGB uint8 frame a to b: float32 [H, W, 2] pixel offsets (x, y)."""
-    dis = cv2.DISOpticalFlow_create(_PRESETS[preset])
-    ga = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY)
-    gb = cv2.cvtColor(b, cv2.COLOR_RGB2GRAY)
-    return dis.calc(ga, gb, None)
-
-
-def sample_bilinear(field: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    """Sample field [H, W, C] at continuous pixel positions xy [N, 2] (pixel centres at +0.5), border clamped."""
-    h, w = field.shape[:2]
-    x = np.clip(xy[:, 0] - 0.5, 0, w - 1)
-    y = np.clip(xy[:, 1] - 0.5, 0, h - 1)
-    x0 = np.floor(x).astype(np.int64)
-    y0 = np.floor(y).astype(np.int64)
-    x1 = np.minimum(x0 + 1, w - 1)
-    y1 = np.minimum(y0 + 1, h - 1)
-    fx = (x - x0)[:, None]
-    fy = (y - y0)[:, None]
-    top = field[y0, x0] * (1 - fx) + field[y0, x1] * fx
-    bottom = field[y1, x0] * (1 - fx) + field[y1, x1] * fx
-    return top * (1 - fy) + bottom * fy
+    @classmethod
+    def preset(cls, name: str) -> "ChainedFlowConfig":
+        """The engine preset names mapped onto this tracker: 'paper' is the published baseline."""
+        if name == "paper":
+            return cls(occlusion_cycle_px=48.0)
+        if name in ("preview", "fast"):
+            return cls(dis_preset="fast")
+        return cls()
 
 
 class ChainedFlowTracker:
@@ -62,22 +47,18 @@ class ChainedFlowTracker:
         geometry: ClipGeometry,
         config: ChainedFlowConfig | None = None,
         progress: ProgressReporter | None = None,
+        cache_dir: Path | None = None,
+        stop: StopToken | None = None,
     ) -> None:
         self.config = config or ChainedFlowConfig()
         self.geometry = geometry
-        progress = progress or NullProgress()
+        flow_config = FlowConfig.preset("adjacent", dis_preset=self.config.dis_preset)
+        correspondences = compute_correspondences(video, flow_config, cache_dir, progress, stop)
         t = len(video)
         self.size = (video.shape[2], video.shape[1])
-        progress.begin("flow", 2 * (t - 1))
-        self.forward = []
-        self.backward = []
-        for i in range(t - 1):
-            self.forward.append(dis_flow(video[i], video[i + 1], self.config.dis_preset))
-            progress.advance()
-            self.backward.append(dis_flow(video[i + 1], video[i], self.config.dis_preset))
-            progress.advance()
-        progress.end()
-        self.cycle_threshold = self.config.occlusion_cycle_px * video.shape[1] / 480.0
+        self.forward = [correspondences.pairs[(i, i + 1)].flow for i in range(t - 1)]
+        self.backward = [correspondences.pairs[(i + 1, i)].flow for i in range(t - 1)]
+        self.cycle_threshold = flow_config.px(self.config.occlusion_cycle_px, video.shape[1])
 
     def __call__(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         index, xy = self.geometry.to_internal(queries)
@@ -91,39 +72,49 @@ class ChainedFlowTracker:
             visible[rows] = vis
         return self.geometry.to_plate(tracks), visible
 
+    def map_points(self, src_frame: int, xy: np.ndarray, dst_frame: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions xy [N, 2] (plate pixels) at plate frame `src_frame` carried to `dst_frame` along the chain."""
+        frames = list(self.geometry.frame_numbers)
+        src, dst = frames.index(int(src_frame)), frames.index(int(dst_frame))
+        scale = np.asarray(self.geometry.scale_xy)
+        pts = np.asarray(xy, np.float64).reshape(-1, 2) * scale
+        out = np.empty((len(pts), 2), np.float32)
+        visible = np.empty(len(pts), bool)
+        for start in range(0, len(pts), MAP_CHUNK):
+            chunk = slice(start, start + MAP_CHUNK)
+            out[chunk], visible[chunk] = self._walk(pts[chunk], src, dst)
+        return (out / scale).astype(np.float32), visible
+
+    def _walk(self, xy: np.ndarray, src: int, dst: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions at frame index `dst` and whether the last link was visible (no per-frame history kept)."""
+        visible = np.ones(len(xy), bool)
+        direction = 1 if dst >= src else -1
+        for frame in range(src, dst, direction):
+            xy, visible = self._step(xy, frame, direction)
+        return xy.astype(np.float32), visible
+
+    def _step(self, pos: np.ndarray, frame: int, direction: int) -> tuple[np.ndarray, np.ndarray]:
+        """One link: the next position and whether it is visible (cycle-consistent and inside the image)."""
+        pair = frame if direction == 1 else frame - 1
+        there, back = (self.forward, self.backward) if direction == 1 else (self.backward, self.forward)
+        step = sample_points(there[pair], pos)
+        nxt = pos + step
+        cycle = np.linalg.norm(step + sample_points(back[pair], nxt), axis=1)
+        w, h = self.size
+        inside = (nxt[:, 0] >= 0) & (nxt[:, 0] <= w) & (nxt[:, 1] >= 0) & (nxt[:, 1] <= h)
+        return nxt, inside & (cycle <= self.cycle_threshold)
+
     def _follow(self, xy: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
         t = len(self.forward) + 1
-        w, h = self.size
         out = np.zeros((len(xy), t, 2))
         vis = np.zeros((len(xy), t), bool)
         out[:, start] = xy
         vis[:, start] = True
-        for direction, there, back in ((1, self.forward, self.backward), (-1, self.backward, self.forward)):
+        for direction in (1, -1):
             pos = xy.copy()
-            alive = np.ones(len(xy), bool)
             frame = start
             while 0 <= frame + direction < t:
-                pair = frame if direction == 1 else frame - 1
-                step = sample_bilinear(there[pair], pos)
-                nxt = pos + step
-                back_step = sample_bilinear(back[pair], nxt)
-                cycle = np.linalg.norm(step + back_step, axis=1)
-                inside = (nxt[:, 0] >= 0) & (nxt[:, 0] <= w) & (nxt[:, 1] >= 0) & (nxt[:, 1] <= h)
+                pos, vis[:, frame + direction] = self._step(pos, frame, direction)
                 frame += direction
-                out[:, frame] = nxt
-                vis[:, frame] = inside & (cycle <= self.cycle_threshold) & alive
-                pos = nxt
+                out[:, frame] = pos
         return out, vis
-
-
-def _map_points(self: ChainedFlowTracker, src_frame: int, xy: np.ndarray, dst_frame: int) -> tuple[np.ndarray, np.ndarray]:
-    """Positions at plate frame `src_frame` carried to `dst_frame` along the chain (see PointTracker.map_points)."""
-    frames = list(self.geometry.frame_numbers)
-    src, dst = frames.index(int(src_frame)), frames.index(int(dst_frame))
-    sx, sy = self.geometry.scale_xy
-    pts = np.asarray(xy, np.float64) * (sx, sy)
-    out, vis = self._follow(pts, src)
-    return (out[:, dst] / (sx, sy)).astype(np.float32), vis[:, dst]
-
-
-ChainedFlowTracker.map_points = _map_points

@@ -1,0 +1,84 @@
+"""Dense flow engines behind one call: `backend(i, j, init) -> float32 [H, W, 2]` between frames of a clip.
+
+DIS (OpenCV) is the weight-free default. RAFT (torchvision) is optional and only loads weights from a file the
+user names: the product never downloads a model.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from ..errors import InputError
+from .config import FlowConfig
+
+_DIS_PRESETS = {
+    "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+}
+
+
+class FlowBackend(Protocol):
+    def __call__(self, i: int, j: int, init: np.ndarray | None = None) -> np.ndarray: ...
+
+
+class DisBackend:
+    """OpenCV DIS on grey frames; one DIS object per thread (they are not thread-safe, and calc releases the
+    GIL, so a thread pool over pairs uses every core)."""
+
+    def __init__(self, video: np.ndarray, preset: str = "medium") -> None:
+        self.gray = [cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) for frame in video]
+        self.preset = _DIS_PRESETS[preset]
+        self._local = threading.local()
+
+    def __call__(self, i: int, j: int, init: np.ndarray | None = None) -> np.ndarray:
+        dis = getattr(self._local, "dis", None)
+        if dis is None:
+            dis = self._local.dis = cv2.DISOpticalFlow_create(self.preset)
+        guess = None if init is None else np.ascontiguousarray(init, np.float32)
+        return dis.calc(self.gray[i], self.gray[j], guess)
+
+
+class RaftBackend:
+    """torchvision's raft_large with a local state dict; the warm start is ignored (torchvision has none)."""
+
+    def __init__(self, video: np.ndarray, weights: str | None) -> None:
+        if not weights:
+            raise InputError("the raft flow backend needs a weights file: set raft_weights to a torchvision raft_large .pth, or use backend dis")
+        if not Path(weights).is_file():
+            raise InputError(f"RAFT weights file not found: {weights}; download raft_large weights once and name that file")
+        try:
+            import torch
+            from torchvision.models.optical_flow import raft_large
+        except ImportError:
+            raise InputError("the raft flow backend needs torchvision: pip install torchvision, or use backend dis") from None
+        self._torch = torch
+        self.model = raft_large(weights=None, progress=False)
+        self.model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        self.model.eval()
+        self.video = video
+        self._lock = threading.Lock()
+
+    def __call__(self, i: int, j: int, init: np.ndarray | None = None) -> np.ndarray:
+        torch = self._torch
+        h, w = self.video.shape[1:3]
+        ph, pw = -h % 8, -w % 8
+
+        def tensor(frame: np.ndarray):
+            x = torch.from_numpy(frame).permute(2, 0, 1)[None].float() / 127.5 - 1.0
+            return torch.nn.functional.pad(x, (0, pw, 0, ph), mode="replicate")
+
+        with self._lock, torch.inference_mode():
+            flows = self.model(tensor(self.video[i]), tensor(self.video[j]))
+        return flows[-1][0, :, :h, :w].permute(1, 2, 0).numpy().astype(np.float32)
+
+
+def make_backend(config: FlowConfig, video: np.ndarray) -> FlowBackend:
+    if config.backend == "raft":
+        return RaftBackend(video, config.raft_weights)
+    return DisBackend(video, config.dis_preset)

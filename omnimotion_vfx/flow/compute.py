@@ -1,0 +1,164 @@
+"""compute_correspondences: the engine's input from a clip, pair by pair, cached and resumable.
+
+Pairs are processed by ascending gap, so every longer-gap pair can chain (and warm-start from) filtered
+shorter-gap pairs. Both directions of a pair are computed together because each one's cycle check needs the
+other. Within a gap the pairs run on a thread pool: DIS, remap and the box filters release the GIL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import InputError
+from ..progress import NullProgress, ProgressReporter, StopToken
+from .appearance import appearance_agrees
+from .backends import FlowBackend, make_backend
+from .cache import FlowCache
+from .chaining import compose_chain
+from .config import FlowConfig
+from .correspondences import Correspondences, PairFlow
+from .cycle_consistency import consistent_mask, occluded_reliable_mask
+from .schedule import decompose_gap, pair_schedule, schedule_gaps
+from .sparse_matches import KeypointMatcher, sparse_where_dense_fails
+
+
+def check_video(video: np.ndarray) -> None:
+    if not isinstance(video, np.ndarray) or video.dtype != np.uint8 or video.ndim != 4 or video.shape[3] != 3:
+        raise InputError("flow needs the clip as uint8 [T, H, W, 3]; load it with Plate.load_uint8()")
+    if len(video) < 2:
+        raise InputError(f"flow needs at least 2 frames, the clip has {len(video)}; widen --frames")
+
+
+class PairBuilder:
+    """Computes, filters and fuses both directions of one frame pair (the unit of work and of resuming)."""
+
+    def __init__(self, video: np.ndarray, config: FlowConfig, backend: FlowBackend, gaps: list[int]) -> None:
+        self.config = config
+        self.backend = backend
+        self.gaps = gaps
+        height = video.shape[1]
+        self.gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY).astype(np.float32) for f in video]
+        self.cycle = config.px(config.cycle_px, height)
+        self.occluded = config.px(config.occluded_cycle_px, height)
+        self.double = config.px(config.double_cycle_px, height)
+        self.radius = max(2, round(config.px(config.appearance_radius_px, height)))
+
+    def chain(self, pairs: dict[tuple[int, int], PairFlow], i: int, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """The chained flow i -> j through shorter scheduled pairs (already fused and filtered)."""
+        sign = 1 if j > i else -1
+        links, a = [], i
+        for hop in decompose_gap(abs(j - i), self.gaps):
+            b = a + sign * hop
+            links.append((pairs[(a, b)].flow, pairs[(a, b)].valid))
+            a = b
+        return compose_chain(links)
+
+    def build(self, pairs: dict[tuple[int, int], PairFlow], i: int, j: int) -> tuple[PairFlow, PairFlow]:
+        gap = abs(j - i)
+        chained = gap > 1 and (self.config.chain or self.config.warm_start)
+        c_ij = self.chain(pairs, i, j) if chained else None
+        c_ji = self.chain(pairs, j, i) if chained else None
+        warm = self.config.warm_start and chained
+        d_ij = self.backend(i, j, c_ij[0] if warm else None)
+        d_ji = self.backend(j, i, c_ji[0] if warm else None)
+        return self._fuse(i, j, d_ij, d_ji, c_ij), self._fuse(j, i, d_ji, d_ij, c_ji)
+
+    def _fuse(self, i: int, j: int, d_ij: np.ndarray, d_ji: np.ndarray, chain: tuple[np.ndarray, np.ndarray] | None) -> PairFlow:
+        """Direct where consistent (and appearance-consistent from appearance_min_gap on); elsewhere the chain
+        where it survived and its appearance agrees; the raw direct flow under invalid pixels."""
+        gap = abs(j - i)
+        valid = consistent_mask(d_ij, d_ji, self.cycle)
+        if gap >= self.config.appearance_min_gap:
+            valid &= self._looks_alike(i, j, d_ij)
+        occluded = None
+        if gap <= self.config.occluded_max_gap:
+            occluded = occluded_reliable_mask(d_ij, d_ji, self.occluded, self.double) & ~valid
+        flow, source = d_ij, "direct"
+        if self.config.chain and chain is not None:
+            c_flow, c_valid = chain
+            use_chain = c_valid & ~valid
+            use_chain &= self._looks_alike(i, j, c_flow)
+            if use_chain.any():
+                flow = np.where(use_chain[..., None], c_flow, d_ij)
+                valid = valid | use_chain
+                source = "direct+chained" if (valid & ~use_chain).any() else "chained"
+        return PairFlow(i, j, flow.astype(np.float16), valid, occluded, source)
+
+    def _looks_alike(self, i: int, j: int, flow: np.ndarray) -> np.ndarray:
+        return appearance_agrees(self.gray[i], self.gray[j], flow, self.radius, self.config.appearance_min_ncc)
+
+
+def compute_correspondences(
+    video: np.ndarray,
+    config: FlowConfig | None = None,
+    cache_dir: Path | None = None,
+    progress: ProgressReporter | None = None,
+    stop: StopToken | None = None,
+) -> Correspondences:
+    """Filtered pairwise correspondences of a uint8 clip [T, H, W, 3]; cached under `cache_dir` when given.
+
+    Raises InputError for a bad clip or backend set-up and Interrupted when `stop` is requested (finished
+    pairs stay cached, so running again resumes)."""
+    check_video(video)
+    config = config or FlowConfig()
+    progress = progress or NullProgress()
+    stop = stop or StopToken()
+    num_frames, height, width = video.shape[:3]
+    gaps = schedule_gaps(num_frames, config.pairs, config.max_gap)
+    backend = make_backend(config, video)
+    cache = FlowCache(Path(cache_dir), video, config) if cache_dir is not None else None
+    builder = PairBuilder(video, config, backend, gaps)
+    pairs: dict[tuple[int, int], PairFlow] = {}
+    workers = config.workers or os.cpu_count() or 1
+
+    def task(pair: tuple[int, int]) -> tuple[PairFlow, PairFlow] | None:
+        i, j = pair
+        if cache is not None:
+            ij, ji = cache.load_pair(i, j), cache.load_pair(j, i)
+            if ij is not None and ji is not None:
+                return ij, ji
+        if stop.requested:
+            return None
+        ij, ji = builder.build(pairs, i, j)
+        if cache is not None:
+            cache.save_pair(ij)
+            cache.save_pair(ji)
+        return ij, ji
+
+    progress.begin("flow", len(pair_schedule(num_frames, config.pairs, config.max_gap)))
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)  # parallel over pairs instead: one DIS per thread scales better on few cores
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for gap in gaps:
+                level = [(i, i + gap) for i in range(num_frames - gap)]
+                for done in pool.map(task, level):
+                    if done is not None:
+                        for pair in done:
+                            pairs[(pair.i, pair.j)] = pair
+                        progress.advance(2, gap=gap)
+                stop.raise_if_requested("flow pairs computed so far are cached")
+            sparse = None
+            if config.sparse and gaps and gaps[-1] >= config.sparse_min_gap:
+                sparse = cache.load_sparse() if cache is not None else None
+                if sparse is None:
+                    gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in video]
+                    matcher = KeypointMatcher(gray, config.sparse_detector, config.sparse_max_features, config.sparse_ratio, pool)
+                    sparse = sparse_where_dense_fails(matcher, pairs, config.sparse_min_gap, pool)
+                    if cache is not None:
+                        cache.save_sparse(sparse)
+    finally:
+        cv2.setNumThreads(threads)
+    progress.end()
+
+    counts = np.zeros((num_frames, height, width), np.float32)
+    for (i, _), pair in pairs.items():
+        counts[i] += pair.valid
+    params = dataclasses.asdict(config) | {"gaps": gaps, "cache": str(cache.folder) if cache else None}
+    return Correspondences(num_frames, (width, height), pairs, counts, sparse, params)
