@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 
 import click
 
@@ -18,19 +20,42 @@ Examples:
   omnivfx track shots/sh010/plate.%04d.exr --queries points.csv
   omnivfx track plate.####.exr --frames 1001-1048 --grid 16 --proxy 0.5
   omnivfx track plate.mp4 --grid 8 --json-progress
-Exit codes: 0 done, 1 internal error, 2 bad input, 3 interrupted (run again to resume)."""
+Exit codes: 0 done, 1 internal error, 2 bad input, 3 interrupted (run again to resume).
+stdout: the results folder; with --json-progress, JSON lines ending with {"result": FOLDER}."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineErrorsGroup(click.Group):
+    """Usage errors (unknown option, bad number) as one line and exit 2, like every other bad input."""
+
+    def main(self, *args, **kwargs):  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.exceptions.Abort:
+            click.echo("omnivfx: interrupted", err=True)
+            sys.exit(3)
+        except click.exceptions.NoArgsIsHelpError as exc:  # bare `omnivfx`: the help, not an error
+            click.echo(exc.format_message())
+            sys.exit(0)
+        except click.ClickException as exc:
+            click.echo(f"omnivfx: error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=OneLineErrorsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="omnivfx")
 def main() -> None:
     """Dense point tracking through occlusions for VFX plates (OmniMotion)."""
 
 
 def _progress(json_progress: bool):
-    from omnimotion_vfx.progress import JsonLinesProgress, TqdmProgress
+    """JSON lines on stdout for farm wrappers; a bar on stderr only at a terminal (logs get warnings only)."""
+    from omnimotion_vfx.progress import JsonLinesProgress, NullProgress, TqdmProgress
 
-    return JsonLinesProgress() if json_progress else TqdmProgress()
+    if json_progress:
+        return JsonLinesProgress(sys.stdout)
+    return TqdmProgress() if sys.stderr.isatty() else NullProgress()
 
 
 @main.command(epilog=EPILOG_TRACK)
@@ -46,7 +71,7 @@ def _progress(json_progress: bool):
 @click.option("--layer", help="EXR layer to track, e.g. 'beauty' (RGB channels by default).")
 @click.option("--colorspace", help="OCIO colour space of the plate (with $OCIO), or CONFIG.ocio:SPACE.")
 @click.option("--proxy", type=float, default=1.0, show_default=True, help="Process at this fraction of the resolution.")
-@click.option("--json-progress", is_flag=True, help="Progress as one JSON object per line on stdout.")
+@click.option("--json-progress", is_flag=True, help='Progress as JSON lines on stdout, then {"result": FOLDER}.')
 @click.option("--job", "job_spec", type=click.Path(dir_okay=False), help="Run a JSON job spec (farm use).")
 @handle_errors
 def track(plate, frames, queries, grid, grid_frame, out, tracker, preset, device, layer, colorspace, proxy, json_progress, job_spec):
@@ -67,7 +92,8 @@ def track(plate, frames, queries, grid, grid_frame, out, tracker, preset, device
     progress = _progress(json_progress)
     with stop_on_signals() as stop:
         folder = run_track_job(job, progress, stop)
-    click.echo(str(folder))
+    folder = folder.resolve()
+    click.echo(json.dumps({"result": str(folder)}) if json_progress else str(folder))
 
 
 @main.command()

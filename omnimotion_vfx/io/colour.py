@@ -49,16 +49,11 @@ class ColourConverter:
 
 def make_converter(colorspace: str | None = None) -> ColourConverter:
     """`colorspace`: None (use $OCIO's scene_linear -> its default display view if $OCIO is set),
-    'FROM' (a colour space of $OCIO's config to its default view), or 'CONFIG:FROM' / 'CONFIG:FROM:TO'."""
-    config_path = os.environ.get("OCIO")
-    src = dst = None
-    if colorspace:
-        parts = colorspace.split(":")
-        if len(parts) >= 2 and (parts[0].endswith(".ocio") or os.path.isfile(parts[0]) or parts[0].startswith("ocio://")):
-            config_path, src = parts[0], parts[1]
-            dst = parts[2] if len(parts) > 2 else None
-        else:
-            src = colorspace
+    'FROM' (a colour space of $OCIO's config to its default view), or 'CONFIG', 'CONFIG:FROM', 'CONFIG:FROM:TO'
+    where CONFIG is a .ocio file or a built-in config URI such as ocio://default (FROM defaults to its
+    scene_linear role)."""
+    config_path, src, dst = _parse_colorspace(colorspace)
+    config_path = config_path or os.environ.get("OCIO")
     if not config_path:
         if colorspace:
             raise InputError(f"--colorspace {colorspace!r} needs an OCIO config: set $OCIO or write CONFIG.ocio:{colorspace}")
@@ -66,9 +61,9 @@ def make_converter(colorspace: str | None = None) -> ColourConverter:
     import PyOpenColorIO as ocio
 
     try:
-        config = ocio.Config.CreateFromFile(config_path) if not config_path.startswith("ocio://") else ocio.Config.CreateFromBuiltinConfig(config_path)
+        config = ocio.Config.CreateFromFile(config_path)
     except Exception as exc:
-        raise InputError(f"cannot load OCIO config {config_path}: {str(exc).splitlines()[0]}; check $OCIO or --colorspace") from None
+        raise InputError(f"cannot load OCIO config {config_path}: {_first_line(exc)}; check $OCIO or --colorspace") from None
     src = src or _role(config, ocio.ROLE_SCENE_LINEAR) or "scene_linear"
     try:
         if dst:
@@ -76,13 +71,33 @@ def make_converter(colorspace: str | None = None) -> ColourConverter:
         else:
             display = config.getDefaultDisplay()
             view = config.getDefaultView(display)
-            transform = ocio.DisplayViewTransform(src=src, display=display, view=view)
-            processor = config.getProcessor(transform)
+            processor = config.getProcessor(ocio.DisplayViewTransform(src=src, display=display, view=view))
             dst = f"{display}/{view}"
     except Exception as exc:
         names = ", ".join(list(config.getColorSpaceNames())[:12])
-        raise InputError(f"OCIO cannot convert {src!r} to {dst or 'the default view'}: {str(exc).splitlines()[0]}; colour spaces: {names}") from None
+        raise InputError(f"OCIO cannot convert {src!r} to {dst or 'the default view'}: {_first_line(exc)}; colour spaces: {names}") from None
     return ColourConverter(processor.getDefaultCPUProcessor(), f"OCIO {config_path}: {src} -> {dst}")
+
+
+def _parse_colorspace(colorspace: str | None) -> tuple[str | None, str | None, str | None]:
+    """'SPACE' | 'CONFIG:SPACE[:TO]' -> (config or None, source space, destination space or None)."""
+    if not colorspace:
+        return None, None, None
+    config = None
+    rest = colorspace
+    if colorspace.startswith("ocio://"):
+        name, _, rest = colorspace[len("ocio://"):].partition(":")
+        config = "ocio://" + name
+    else:
+        head, sep, tail = colorspace.partition(":")
+        if sep and (head.endswith(".ocio") or os.path.isfile(head)):
+            config, rest = head, tail
+    src, _, dst = rest.partition(":")
+    return config, src or None, dst or None
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _role(config, role: str) -> str | None:

@@ -1,4 +1,4 @@
-"""Read one frame through OpenImageIO (EXR, DPX, TIFF, PNG, JPEG) or OpenCV (video) as float32 RGB.
+"""Read one image frame through OpenImageIO (EXR, DPX, TIFF, PNG, JPEG) as float32 RGB (video: plate.py).
 
 EXR details handled here: half or float, any channel names; `layer` picks `LAYER.R/G/B` (or `LAYER.r`...),
 RGB otherwise; the data window is placed into the display window (pixels outside the data window are 0,
@@ -8,34 +8,50 @@ data outside the display window is cropped), so every frame comes back at the di
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Iterator
 
 import numpy as np
 
 from ..errors import InputError
 
 
+STRIP_ROWS = 64  # rows decoded per call: the only full-width float buffer besides the frame itself
+
+
 @dataclass(frozen=True)
 class ImageInfo:
-    """What an artist checks before tracking: size, channels, layers, pixel type."""
+    """What an artist checks before tracking: size, channels, layers, pixel type, windows."""
 
     width: int
     height: int
     channels: tuple[str, ...]
     pixel_type: str
     scene_linear: bool
+    data_window: tuple[int, int, int, int] = (0, 0, 0, 0)  # x, y, width, height
+    display_window: tuple[int, int, int, int] = (0, 0, 0, 0)
 
     @property
     def layers(self) -> list[str]:
-        found = sorted({c.rsplit(".", 1)[0] for c in self.channels if "." in c})
-        return found
+        return _layers(self.channels)
+
+
+@dataclass
+class DecodedFrame:
+    """One frame over its display window, already in the working encoding."""
+
+    pixels: np.ndarray  # float32 [H, W, 3]
+    scene_linear: bool
+    had_nonfinite: bool  # NaN/Inf pixels were found and replaced by 0
+
+
+Converter = Callable[[np.ndarray, bool], np.ndarray]
 
 
 def read_info(path: str) -> ImageInfo:
+    """Header only: cheap enough to call on every frame of a plate."""
     import OpenImageIO as oiio
 
-    inp = oiio.ImageInput.open(path)
-    if inp is None:
-        raise InputError(f"cannot read {path}: {_oiio_error(oiio)}; check that the file is complete")
+    inp = _open(path, oiio)
     try:
         spec = inp.spec()
         return ImageInfo(
@@ -44,31 +60,77 @@ def read_info(path: str) -> ImageInfo:
             channels=tuple(spec.channelnames),
             pixel_type=str(spec.format),
             scene_linear=_is_scene_linear(path, spec),
+            data_window=(spec.x, spec.y, spec.width, spec.height),
+            display_window=(spec.full_x, spec.full_y, spec.full_width or spec.width, spec.full_height or spec.height),
         )
     finally:
         inp.close()
 
 
-def read_image(path: str, layer: str | None = None) -> tuple[np.ndarray, bool]:
-    """Return (pixels float32 [H, W, 3] over the display window, scene_linear flag)."""
+def check_layer(path: str, channels: tuple[str, ...], layer: str | None) -> None:
+    """Fail early (before any pixel is read) when the layer or RGB channels are not there."""
+    _rgb_channel_indices(path, list(channels), layer)
+
+
+def read_image(path: str, layer: str | None = None, convert: Converter | None = None) -> DecodedFrame:
+    """Decode in strips of rows: each strip is picked (RGB or `layer`), cleaned of NaN/Inf, converted with
+    `convert(strip, scene_linear)` and placed into the display window. The result is the only full-size
+    float32 buffer, which is what keeps a long 4K plate streamable (docs/plates.md)."""
     import OpenImageIO as oiio
 
-    inp = oiio.ImageInput.open(path)
-    if inp is None:
-        raise InputError(f"cannot read {path}: {_oiio_error(oiio)}; check that the file is complete")
+    inp = _open(path, oiio)
     try:
         spec = inp.spec()
         indices = _rgb_channel_indices(path, list(spec.channelnames), layer)
         lo, hi = min(indices), max(indices) + 1
-        data = inp.read_image(0, 0, lo, hi, oiio.FLOAT)
-        if data is None or not isinstance(data, np.ndarray):
-            raise InputError(f"cannot read pixels of {path}: {_oiio_error(inp)}; the file may be truncated")
-        data = np.asarray(data, dtype=np.float32).reshape(spec.height, spec.width, hi - lo)
-        rgb = data[..., [i - lo for i in indices]]
+        pick = [i - lo for i in indices]
         scene_linear = _is_scene_linear(path, spec)
-        return _into_display_window(rgb, spec), scene_linear
+        full_w, full_h = spec.full_width or spec.width, spec.full_height or spec.height
+        out = np.zeros((full_h, full_w, 3), np.float32)
+        # columns of the data window that land inside the display window (the rest is cropped)
+        x0 = max(spec.x, spec.full_x)
+        x1 = min(spec.x + spec.width, spec.full_x + full_w)
+        nonfinite = False
+        for y_begin, y_end, rows in _strips(inp, spec, lo, hi, oiio, path):
+            top, bottom = max(y_begin, spec.full_y), min(y_end, spec.full_y + full_h)
+            if bottom <= top or x1 <= x0:
+                continue
+            strip = rows[top - y_begin : bottom - y_begin, x0 - spec.x : x1 - spec.x][..., pick]
+            if not np.isfinite(strip).all():
+                nonfinite = True
+                np.nan_to_num(strip, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+            if convert is not None:
+                strip = convert(strip, scene_linear)
+            out[top - spec.full_y : bottom - spec.full_y, x0 - spec.full_x : x1 - spec.full_x] = strip
+        return DecodedFrame(out, scene_linear, nonfinite)
     finally:
         inp.close()
+
+
+def _strips(inp, spec, lo: int, hi: int, oiio, path: str) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(y_begin, y_end, float32 [rows, data width, hi - lo]) over the data window, tile rows for tiled files."""
+    tiled = spec.tile_width > 0
+    step = spec.tile_height if tiled else STRIP_ROWS
+    for y_begin in range(spec.y, spec.y + spec.height, step):
+        y_end = min(y_begin + step, spec.y + spec.height)
+        if tiled:
+            rows = inp.read_tiles(0, 0, spec.x, spec.x + spec.width, y_begin, y_end, spec.z, spec.z + max(1, spec.depth), lo, hi, oiio.FLOAT)
+        else:
+            rows = inp.read_scanlines(0, 0, y_begin, y_end, spec.z, lo, hi, oiio.FLOAT)
+        if rows is None or not isinstance(rows, np.ndarray):
+            raise InputError(f"cannot read pixels of {path} (rows {y_begin}-{y_end - 1}): {_oiio_error(inp)}; the file may be truncated or damaged")
+        yield y_begin, y_end, np.asarray(rows, np.float32).reshape(y_end - y_begin, spec.width, hi - lo)
+
+
+def _open(path: str, oiio):
+    inp = oiio.ImageInput.open(path)
+    if inp is None:
+        raise InputError(f"cannot read {path}: {_oiio_error(oiio)}; check that the file is complete")
+    return inp
+
+
+def _layers(channels) -> list[str]:
+    return sorted({c.rsplit(".", 1)[0] for c in channels if "." in c})
 
 
 def _rgb_channel_indices(path: str, names: list[str], layer: str | None) -> list[int]:
@@ -77,13 +139,13 @@ def _rgb_channel_indices(path: str, names: list[str], layer: str | None) -> list
         prefix = layer + "."
         in_layer = {n[len(prefix):].lower(): i for i, n in enumerate(names) if n.startswith(prefix)}
         if not in_layer:
-            layers = sorted({n.rsplit(".", 1)[0] for n in names if "." in n})
+            layers = _layers(names)
             listing = ", ".join(layers) if layers else "none (only " + ",".join(names) + ")"
             raise InputError(f"{path} has no layer {layer!r}; layers there: {listing}")
         return _pick_rgb(path, in_layer, f"layer {layer}")
     plain = {n.lower(): i for i, n in enumerate(names) if "." not in n}
     if not plain:
-        layers = sorted({n.rsplit(".", 1)[0] for n in names if "." in n})
+        layers = _layers(names)
         raise InputError(f"{path} has no plain RGB channels; pick one with --layer ({', '.join(layers)})")
     return _pick_rgb(path, plain, "the image")
 
@@ -102,22 +164,6 @@ def _pick_rgb(path: str, channels: dict[str, int], what: str) -> list[int]:
         ordered = sorted(channels.values())[:3]
         return ordered
     raise InputError(f"{path}: {what} has no RGB channels ({', '.join(channels)}); pick a layer with --layer")
-
-
-def _into_display_window(pixels: np.ndarray, spec) -> np.ndarray:
-    """Place the data window (x, y, width, height) inside the display window (full_*)."""
-    full_w = spec.full_width or spec.width
-    full_h = spec.full_height or spec.height
-    full_x, full_y = spec.full_x, spec.full_y
-    if (spec.x, spec.y, spec.width, spec.height) == (full_x, full_y, full_w, full_h):
-        return pixels
-    out = np.zeros((full_h, full_w, pixels.shape[2]), np.float32)
-    x0, y0 = spec.x - full_x, spec.y - full_y
-    dst_x0, dst_y0 = max(0, x0), max(0, y0)
-    dst_x1, dst_y1 = min(full_w, x0 + spec.width), min(full_h, y0 + spec.height)
-    if dst_x1 > dst_x0 and dst_y1 > dst_y0:
-        out[dst_y0:dst_y1, dst_x0:dst_x1] = pixels[dst_y0 - y0 : dst_y1 - y0, dst_x0 - x0 : dst_x1 - x0]
-    return out
 
 
 def _is_scene_linear(path: str, spec) -> bool:

@@ -16,8 +16,8 @@ import numpy as np
 from ..errors import InputError
 from ..progress import NullProgress, ProgressReporter
 from .colour import ColourConverter, make_converter
-from .image_reader import ImageInfo, read_image, read_info
-from .sequence import FrameSequence, find_sequence
+from .image_reader import ImageInfo, check_layer, read_image, read_info
+from .sequence import FrameSequence, find_sequence, frames_text
 
 
 @dataclass
@@ -68,27 +68,27 @@ class Plate:
         out = np.empty((len(self), h, w, 3), np.uint8)
         progress.begin("read", len(self))
         for i, frame in enumerate(self):
-            out[i] = np.round(frame * 255.0).astype(np.uint8)
+            np.multiply(frame, 255.0, out=frame)
+            np.rint(frame, out=frame)
+            out[i] = frame  # in place above, cast here: no second float frame
             progress.update(i + 1)
         progress.end()
         if self.nan_frames:
-            progress.warn(f"NaN/Inf pixels replaced by 0 in frames {_frames_text(self.nan_frames)}")
+            progress.warn(f"NaN/Inf pixels replaced by 0 in frames {frames_text(self.nan_frames)} of {self.sequence.source}")
         return out
 
     def _image_frame(self, index: int) -> np.ndarray:
         path = self.sequence.paths[index]
-        pixels, scene_linear = read_image(path, self.layer)
-        if pixels.shape[1] != self.full_size[0] or pixels.shape[0] != self.full_size[1]:
+        frame = read_image(path, self.layer, self.converter)
+        height, width = frame.pixels.shape[:2]
+        if (width, height) != self.full_size:
             raise InputError(
-                f"frame {self.sequence.frame_numbers[index]} ({path}) is {pixels.shape[1]}x{pixels.shape[0]} "
+                f"frame {self.sequence.frame_numbers[index]} ({path}) is {width}x{height} "
                 f"but the plate is {self.full_size[0]}x{self.full_size[1]}; conform the plate to one size"
             )
-        if not np.isfinite(pixels).all():
-            frame = self.sequence.frame_numbers[index]
-            if frame not in self.nan_frames:
-                self.nan_frames.append(frame)
-            pixels = np.nan_to_num(pixels, nan=0.0, posinf=0.0, neginf=0.0)
-        return self.converter(pixels, scene_linear)
+        if frame.had_nonfinite and self.sequence.frame_numbers[index] not in self.nan_frames:
+            self.nan_frames.append(self.sequence.frame_numbers[index])
+        return frame.pixels
 
     def _video_frame(self, index: int) -> np.ndarray:
         import cv2
@@ -99,7 +99,7 @@ class Plate:
         cap.release()
         if not ok:
             raise InputError(f"cannot decode frame {self.sequence.frame_numbers[index]} of {self.sequence.source}; the video may be truncated")
-        return bgr[..., ::-1].astype(np.float32) / 255.0
+        return _rgb_float(bgr)
 
     def _video_frames(self) -> Iterator[np.ndarray]:
         import cv2
@@ -115,7 +115,7 @@ class Plate:
                 if not ok:
                     raise InputError(f"cannot decode frame {number} of {self.sequence.source}; the video may be truncated")
                 if number in wanted_set:
-                    yield bgr[..., ::-1].astype(np.float32) / 255.0
+                    yield _rgb_float(bgr)
                 number += 1
         finally:
             cap.release()
@@ -135,45 +135,52 @@ def open_plate(
     colorspace: str | None = None,
     proxy: float = 1.0,
 ) -> Plate:
-    """Find the plate's frames and check what can be checked without reading every pixel."""
+    """Find the plate's frames and check what can be checked from the headers, before any pixel is read."""
     if not (0.0 < proxy <= 1.0):
-        raise InputError(f"--proxy {proxy} must be in (0, 1], e.g. 0.5 for half resolution")
+        raise InputError(f"--proxy {proxy:g} must be in (0, 1], e.g. 0.5 for half resolution")
     sequence = find_sequence(path, frames)
     if len(sequence.frame_numbers) < 2:
-        raise InputError(f"plate {sequence.source} has only one frame ({sequence.frame_numbers[0]}); tracking needs at least two")
+        raise InputError(
+            f"plate {sequence.source} has only one frame ({sequence.frame_numbers[0]}); tracking needs at least two "
+            "(give a pattern like plate.%04d.exr or a wider --frames)"
+        )
     converter = make_converter(colorspace)
     if sequence.is_video:
-        import cv2
-
-        cap = cv2.VideoCapture(path)
-        full = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-        cap.release()
+        if layer:
+            raise InputError(f"--layer {layer} applies to EXR plates; {path} is a video with RGB only")
+        full = _video_size(path)
         info = ImageInfo(full[0], full[1], ("R", "G", "B"), "uint8", False)
     else:
         info = read_info(sequence.paths[0])
         full = (info.width, info.height)
-        if layer is not None or not any("." not in c for c in info.channels):
-            from .image_reader import _rgb_channel_indices
-
-            _rgb_channel_indices(sequence.paths[0], list(info.channels), layer)
-        _check_sizes(sequence)
+        check_layer(sequence.paths[0], info.channels, layer)
+        _check_sizes(sequence, full)
     size = (max(8, int(math.floor(full[0] * proxy + 0.5))), max(8, int(math.floor(full[1] * proxy + 0.5))))
     return Plate(sequence, full, size, layer, converter, info)
 
 
-def _check_sizes(sequence: FrameSequence) -> None:
-    """All frames must share the first frame's display size; named precisely when they don't."""
-    first = read_info(sequence.paths[0])
+def _video_size(path: str) -> tuple[int, int]:
+    import cv2
+
+    cap = cv2.VideoCapture(path)
+    size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    cap.release()
+    return size
+
+
+def _check_sizes(sequence: FrameSequence, full: tuple[int, int]) -> None:
+    """All frames must share the first frame's display size (headers only); named precisely when they don't."""
     for number, path in zip(sequence.frame_numbers[1:], sequence.paths[1:]):
         info = read_info(path)
-        if (info.width, info.height) != (first.width, first.height):
+        if (info.width, info.height) != full:
             raise InputError(
                 f"frame {number} ({path}) is {info.width}x{info.height} but frame {sequence.frame_numbers[0]} is "
-                f"{first.width}x{first.height}; conform the plate to one size"
+                f"{full[0]}x{full[1]}; conform the plate to one size"
             )
 
 
-def _frames_text(frames: list[int]) -> str:
-    import fileseq
-
-    return str(fileseq.FrameSet(sorted(frames)))
+def _rgb_float(bgr: np.ndarray) -> np.ndarray:
+    """OpenCV's 8-bit BGR to float32 RGB in [0, 1], with one float buffer."""
+    rgb = bgr[..., ::-1].astype(np.float32)
+    rgb *= 1.0 / 255.0
+    return rgb

@@ -1,34 +1,27 @@
-"""`omnivfx info`: what an artist checks before tracking a plate (frames, gaps, size, channels)."""
+"""`omnivfx info`: what an artist checks before tracking a plate (frames, gaps, size, channels, layers)."""
 
 from __future__ import annotations
 
 import os
 
-import fileseq
-
-from ..errors import InputError
 from .image_reader import read_info
-from .sequence import find_sequence
+from .sequence import frames_text, scan_frames
 
 
 def describe_plate(path: str, frames: str | None = None) -> str:
-    """A short multi-line report; gaps are reported here instead of failing, since that is what info is for."""
-    try:
-        sequence = find_sequence(path, frames)
-        gaps = ""
-    except InputError as exc:
-        if "missing frames" not in str(exc):
-            raise
-        gaps = str(exc).split("missing frames ", 1)[1].split(";", 1)[0]
-        sequence = _sequence_ignoring_gaps(path)
-    numbers = sequence.frame_numbers
+    """A short multi-line report; gaps are listed instead of failing, since finding them is what info is for."""
+    scan = scan_frames(path, frames)
+    found = sorted(f for f in scan.wanted if f in scan.present)
+    missing = scan.missing
     lines = [
-        f"plate:      {sequence.source}",
-        f"frames:     {len(numbers)} ({fileseq.FrameSet(list(numbers))})",
-        f"range:      {numbers[0]}-{numbers[-1]}",
-        f"gaps:       {gaps or 'none'}",
+        f"plate:      {scan.source}",
+        f"frames:     {len(found)} found ({frames_text(found) if found else 'none'})",
+        f"range:      {scan.wanted[0]}-{scan.wanted[-1]}",
+        f"gaps:       {f'{frames_text(missing)} ({len(missing)} missing)' if missing else 'none'}",
     ]
-    if sequence.is_video:
+    if not found:
+        return "\n".join(lines)
+    if scan.is_video:
         import cv2
 
         cap = cv2.VideoCapture(path)
@@ -36,34 +29,20 @@ def describe_plate(path: str, frames: str | None = None) -> str:
         lines.append(f"fps:        {cap.get(cv2.CAP_PROP_FPS):g}")
         cap.release()
         return "\n".join(lines)
-    info = read_info(sequence.paths[0])
+    first = scan.present[found[0]]
+    info = read_info(first)
     lines += [
         f"resolution: {info.width}x{info.height}",
         f"channels:   {', '.join(info.channels)}",
         f"layers:     {', '.join(info.layers) or 'none'}",
         f"pixels:     {info.pixel_type} ({'scene-linear' if info.scene_linear else 'display-referred'})",
-        f"first file: {os.path.basename(sequence.paths[0])}",
     ]
+    if info.data_window != info.display_window:
+        lines.append(f"windows:    data {_window(info.data_window)}, display {_window(info.display_window)}")
+    lines.append(f"first file: {os.path.basename(first)}")
     return "\n".join(lines)
 
 
-def _sequence_ignoring_gaps(path: str):
-    from .sequence import FrameSequence
-
-    pattern = path
-    seq = find_sequence_files(pattern)
-    numbers = list(seq.frameSet())
-    return FrameSequence(path, tuple(numbers), tuple(seq.frame(f) for f in numbers))
-
-
-def find_sequence_files(path: str) -> fileseq.FileSequence:
-    import re
-
-    if os.path.isdir(path):
-        seqs = fileseq.findSequencesOnDisk(path, pad_style=fileseq.PAD_STYLE_HASH1)
-        return seqs[0]
-    printf = re.search(r"%0?(\d*)d", path)
-    if printf:
-        path = path[: printf.start()] + "@" * int(printf.group(1) or 1) + path[printf.end():]
-    seq = fileseq.FileSequence(path, pad_style=fileseq.PAD_STYLE_HASH1)
-    return fileseq.findSequenceOnDisk(seq.format("{dirname}{basename}") + "@" + seq.format("{extension}"), pad_style=fileseq.PAD_STYLE_HASH1)
+def _window(window: tuple[int, int, int, int]) -> str:
+    x, y, w, h = window
+    return f"{w}x{h} at ({x}, {y})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,42 +18,59 @@ class Queries:
 
 
 def read_queries_csv(path: str, frame_numbers: list[int], size: tuple[int, int]) -> Queries:
-    """Parse and check every row; a bad row is named by its line number."""
+    """Parse and check every row; a bad row is named by its line number in the file."""
     try:
-        handle = open(path, newline="")
+        handle = open(path, newline="", encoding="utf-8-sig")
     except OSError as exc:
         raise InputError(f"cannot open query file {path}: {exc.strerror}; pass a CSV with header frame,x,y") from None
     with handle:
-        reader = csv.reader(row for row in handle if row.strip() and not row.lstrip().startswith("#"))
-        header = [h.strip().lower() for h in next(reader, [])]
-        if header[:3] != ["frame", "x", "y"]:
-            raise InputError(f"{path}: first line must be the header frame,x,y[,name], found {','.join(header) or 'nothing'}")
-        has_name = len(header) > 3 and header[3] == "name"
-        rows, names = [], []
-        for line, row in enumerate(reader, start=2):
-            try:
-                frame, x, y = float(row[0]), float(row[1]), float(row[2])
-            except (ValueError, IndexError):
-                raise InputError(f"{path} line {line}: expected frame,x,y numbers, found {','.join(row)!r}") from None
-            rows.append((frame, x, y))
-            names.append(row[3].strip() if has_name and len(row) > 3 and row[3].strip() else f"track{len(rows):04d}")
+        try:
+            numbered = [(n, line) for n, line in enumerate(handle, start=1) if line.strip() and not line.lstrip().startswith("#")]
+        except UnicodeDecodeError:
+            raise InputError(f"{path} is not a text CSV file; write a header frame,x,y and one query per line") from None
+    if not numbered:
+        raise InputError(f"{path} is empty; write a header frame,x,y and one query per line")
+    header_line, *body = numbered
+    header = [h.strip().lower() for h in next(csv.reader([header_line[1]]))]
+    if header[:3] != ["frame", "x", "y"]:
+        raise InputError(f"{path} line {header_line[0]}: first line must be the header frame,x,y[,name], found {','.join(header)!r}")
+    has_name = len(header) > 3 and header[3] == "name"
+    rows, names, lines = [], [], []
+    for (line, text), row in zip(body, csv.reader(text for _, text in body)):
+        try:
+            frame, x, y = float(row[0]), float(row[1]), float(row[2])
+        except (ValueError, IndexError):
+            raise InputError(f"{path} line {line}: expected frame,x,y numbers, found {text.strip()!r}") from None
+        if not all(math.isfinite(v) for v in (frame, x, y)):
+            raise InputError(f"{path} line {line}: frame, x and y must be finite numbers, found {text.strip()!r}")
+        rows.append((frame, x, y))
+        lines.append(line)
+        names.append(row[3].strip() if has_name and len(row) > 3 and row[3].strip() else f"track{len(rows):04d}")
     if not rows:
         raise InputError(f"{path} has no query rows; add lines like 1001,512.5,300.5 under the header")
     points = np.asarray(rows, np.float32)
-    check_queries(points, frame_numbers, size, source=path)
+    check_queries(points, frame_numbers, size, source=path, labels=[f"line {n}" for n in lines])
     return Queries(points, names)
 
 
-def check_queries(points: np.ndarray, frame_numbers: list[int], size: tuple[int, int], source: str = "queries") -> None:
+def check_queries(
+    points: np.ndarray,
+    frame_numbers: list[int],
+    size: tuple[int, int],
+    source: str = "queries",
+    labels: list[str] | None = None,
+) -> None:
+    """Every query must sit on a plate frame and inside the image; `labels` name rows (CSV line numbers)."""
     width, height = size
     first, last = frame_numbers[0], frame_numbers[-1]
     valid_frames = set(frame_numbers)
-    for row, (frame, x, y) in enumerate(points, start=1):
+    for row, (frame, x, y) in enumerate(points):
+        where = f"{source} {labels[row] if labels else f'row {row + 1}'}"
         if frame != int(frame) or int(frame) not in valid_frames:
-            raise InputError(f"{source} row {row}: frame {frame:g} is outside the plate's frames {first}-{last}")
+            raise InputError(f"{where}: frame {frame:g} is outside the plate's frames {first}-{last}")
         if not (0.0 <= x <= width and 0.0 <= y <= height):
             raise InputError(
-                f"{source} row {row}: point ({x:g}, {y:g}) is outside the {width}x{height} image "
+                f"{where}: point ({x:g}, {y:g}) is outside the {width}x{height} image "
                 "(x right, y down from the top-left corner)"
             )
 
