@@ -16,3 +16,10 @@ def build_chained_flow(video: np.ndarray, geometry: ClipGeometry, context: Track
     config = ChainedFlowConfig.preset(context.preset)
     tracker = ChainedFlowTracker(video, geometry, config, context.progress, context.work_dir / "flow", context.stop)
     return tracker, dataclasses.asdict(config)
+
+
+@register_tracker("omnimotion")
+def build_omnimotion(video: np.ndarray, geometry: ClipGeometry, context: TrackerContext):
+    from .engine import build_engine_tracker  # torch loads only when the engine is used
+
+    return build_engine_tracker(video, geometry, context)

@@ -1,0 +1,64 @@
+"""Checkpoints in <results>/work/engine: periodic, on stop, and the finished fit (reloaded instantly later).
+
+A checkpoint carries the full config and a fingerprint of the plate, the correspondences and the fit-relevant
+settings; a run only resumes from a checkpoint whose fingerprint matches, so changed inputs never resume a stale fit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..flow.correspondences import Correspondences
+from .config import EngineConfig
+
+
+def fingerprint(video: np.ndarray, correspondences: Correspondences, config: EngineConfig) -> str:
+    """Hash of what determines the fitted model (inference-only settings and the device are left out)."""
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(video[:, ::4, ::4]).tobytes())
+    digest.update(repr(video.shape).encode())
+    digest.update(json.dumps(correspondences.params, sort_keys=True, default=str).encode())
+    digest.update(repr(sorted(correspondences.pairs)).encode())
+    fit_settings = {k: v for k, v in config.to_dict().items() if k not in ("inference", "device")}
+    fit_settings["trainer"] = {k: v for k, v in fit_settings["trainer"].items() if k not in ("checkpoint_every", "compile")}
+    digest.update(json.dumps(fit_settings, sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+class Checkpointer:
+    def __init__(self, folder: Path | None, fingerprint: str) -> None:
+        self.folder = Path(folder) if folder is not None else None
+        self.fingerprint = fingerprint
+
+    @property
+    def path(self) -> Path | None:
+        return self.folder / "checkpoint.pt" if self.folder is not None else None
+
+    def load(self) -> dict[str, Any] | None:
+        """The saved state if it belongs to this plate and these settings, else None (start fresh)."""
+        if self.path is None or not self.path.exists():
+            return None
+        try:
+            state = torch.load(self.path, map_location="cpu", weights_only=False)
+        except (OSError, RuntimeError, EOFError):
+            return None
+        return state if state.get("fingerprint") == self.fingerprint else None
+
+    def save(self, state: dict[str, Any]) -> None:
+        """Atomic write: a kill during the save leaves the previous checkpoint intact."""
+        if self.path is None:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        torch.save(dict(state, fingerprint=self.fingerprint), tmp)
+        os.replace(tmp, self.path)
+        with open(self.folder / "events.jsonl", "w") as handle:
+            for event in state.get("events", []):
+                handle.write(json.dumps(event) + "\n")

@@ -1,0 +1,212 @@
+"""Engine configuration: one dataclass per piece, named presets, and a JSON round trip.
+
+Every preset is a complete `EngineConfig`; the whole config is stored with each checkpoint so a fit can be
+resumed or reproduced from its work folder alone (and a changed config never silently resumes an old fit).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InputError
+
+
+@dataclass
+class LatentConfig:
+    kind: str = "gabor"  # "gabor": GaborNet of t (published) | "smooth": per-frame table, Gaussian-smoothed in time
+    dim: int = 128
+    hidden: int = 256
+    layers: int = 2
+    alpha: float = 4.5
+    input_scale: float = 256.0  # GaborNet input frequency scale; lower -> smoother codes over time
+    smooth_sigma: float = 1.5  # frames, for kind="smooth"
+
+
+@dataclass
+class BijectionConfig:
+    layers: int = 6
+    hidden: int = 256
+    depth: int = 3  # hidden layers of the (s, t) MLP after the merge with the latent projection
+    frequencies: int = 4  # positional-encoding octaves of the kept coordinates
+    latent_hidden: int = 128  # per-layer projection of the frame code
+    max_log_scale: float = 8.0  # published clamp; tanh-bounded here so gradients never vanish at the bound
+    affine_prewarp: bool = False
+
+
+@dataclass
+class CanonicalConfig:
+    hidden: int = 512
+    layers: int = 3
+    alpha: float = 3.0
+    input_scale: float = 256.0
+
+
+@dataclass
+class RenderConfig:
+    lifting: str = "volumetric"  # "volumetric" (published) | "single_depth" (CaDeX++-style, rendering_single_depth.py)
+    samples: int = 32
+    depth_range: tuple[float, float] = (0.0, 2.0)
+    depth_grid: int = 32  # single_depth: per-frame depth map resolution
+
+
+@dataclass
+class LossConfig:
+    flow: float = 1.0
+    photometric_max: float = 10.0
+    photometric_ramp_steps: int = 50_000  # weight min(step / (ramp / max), max): 0 -> max over this many steps
+    photometric_gradient: bool = True
+    flow_gradient_max: float = 0.1
+    flow_gradient_ramp_steps: int = 500_000
+    acceleration: float = 20.0
+    acceleration_fraction: float = 0.25
+    depth_range: float = 10.0
+    distortion_max: float = 10.0
+    distortion_start: int = 40_000
+    distortion_full: int = 60_000
+
+
+@dataclass
+class SamplerConfig:
+    pairs_per_step: int = 8
+    points_per_pair: int = 256
+    max_gap_start: int = 20
+    max_gap_every: int = 2000  # max gap grows by one every this many steps (curriculum)
+    error_cache_every: int = 20_000  # hard mining: render adjacent-pair flow errors this often (0 = never)
+    error_fraction: float = 0.5  # pixels drawn from the error map (rest uniform) once a cache exists
+    swap_fraction: float = 0.5
+
+
+@dataclass
+class TrainerConfig:
+    steps: int = 100_000
+    lr_latent: float = 1e-3
+    lr_bijection: float = 1e-4
+    lr_canonical: float = 3e-4
+    lr_depth: float = 1e-2  # single_depth maps
+    decay_every: int = 20_000
+    decay: float = 0.5
+    checkpoint_every: int = 2_000
+    bad_steps_before_restore: int = 3
+    seed: int = 0
+    prefit_steps: int = 0  # steps fitting the bijection to chained-flow tracks before the main fit
+    compile: bool = False  # torch.compile the networks (GPU)
+
+
+@dataclass
+class InferenceConfig:
+    occlusion_threshold: float = 0.99  # opacity in front of the mapped point above this -> occluded
+    occlusion_eps_bins: float = 1.1  # eps = this * depth span / samples
+    chunk: int = 4096  # query points per chunk (bounded memory for dense maps)
+    refine: bool = False  # fuse the fitted tracks with the input adjacent flow (track_refinement.py)
+    refine_model_weight: float = 0.05  # anchor strength of the fitted track per frame vs one flow link
+    refine_iterations: int = 3
+
+
+@dataclass
+class EngineConfig:
+    name: str = "paper"
+    latent: LatentConfig = field(default_factory=LatentConfig)
+    bijection: BijectionConfig = field(default_factory=BijectionConfig)
+    canonical: CanonicalConfig = field(default_factory=CanonicalConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    inference: InferenceConfig = field(default_factory=InferenceConfig)
+    device: str = "auto"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "EngineConfig":
+        kwargs: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in data:
+                continue
+            value = data[f.name]
+            sub = f.default_factory() if f.default_factory is not dataclasses.MISSING else None  # type: ignore[misc]
+            if dataclasses.is_dataclass(sub):
+                known = {g.name for g in dataclasses.fields(sub)}
+                value = type(sub)(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in value.items() if k in known})
+            kwargs[f.name] = value
+        return cls(**kwargs)
+
+    def with_overrides(self, overrides: dict[str, Any]) -> "EngineConfig":
+        """Dotted overrides, e.g. {"trainer.steps": 200}; unknown keys are an input error."""
+        out = copy.deepcopy(self)
+        for key, value in overrides.items():
+            target: Any = out
+            parts = key.split(".")
+            for part in parts[:-1]:
+                target = getattr(target, part, None)
+            if target is None or not hasattr(target, parts[-1]):
+                raise InputError(f"unknown engine setting {key!r}; see docs/engine.md for the config fields")
+            setattr(target, parts[-1], value)
+        return out
+
+
+def _paper() -> EngineConfig:
+    return EngineConfig(name="paper")
+
+
+def _default() -> EngineConfig:
+    """CPU-sized volumetric engine: narrower nets, fewer samples and steps, bigger learning rates,
+    smooth latent codes, and the fitted tracks fused with the input flow."""
+    return EngineConfig(
+        name="default",
+        latent=LatentConfig(kind="smooth", dim=32, smooth_sigma=1.0),
+        bijection=BijectionConfig(layers=6, hidden=64, depth=2, frequencies=4, latent_hidden=32),
+        canonical=CanonicalConfig(hidden=64, layers=2, input_scale=16.0),
+        render=RenderConfig(samples=8),
+        loss=LossConfig(photometric_max=1.0, photometric_ramp_steps=1500, acceleration=2.0,
+                        distortion_max=0.1, distortion_start=1500, distortion_full=2500, flow_gradient_ramp_steps=25_000),
+        sampler=SamplerConfig(pairs_per_step=16, points_per_pair=128, max_gap_start=8, max_gap_every=100,
+                              error_cache_every=1000),
+        trainer=TrainerConfig(steps=3000, lr_latent=3e-3, lr_bijection=1e-3, lr_canonical=1e-3, decay_every=1200,
+                              checkpoint_every=250),
+        inference=InferenceConfig(refine=True),
+    )
+
+
+def _preview() -> EngineConfig:
+    cfg = _default()
+    cfg.name = "preview"
+    cfg.render.samples = 6
+    cfg.trainer.steps = 1000
+    cfg.trainer.decay_every = 400
+    cfg.loss.photometric_ramp_steps = 500
+    cfg.loss.distortion_start, cfg.loss.distortion_full = 500, 800
+    cfg.sampler.max_gap_every = 40
+    cfg.sampler.error_cache_every = 400
+    return cfg
+
+
+def _test() -> EngineConfig:
+    """Tiny settings for the test-suite and smoke runs: exercises every piece, not meant to be accurate."""
+    cfg = _default()
+    cfg.name = "test"
+    cfg.latent.dim = 8
+    cfg.bijection = BijectionConfig(layers=4, hidden=16, depth=1, frequencies=2, latent_hidden=8)
+    cfg.canonical = CanonicalConfig(hidden=16, layers=2, input_scale=8.0)
+    cfg.render.samples = 4
+    cfg.sampler = SamplerConfig(pairs_per_step=4, points_per_pair=32, max_gap_start=2, max_gap_every=10,
+                                error_cache_every=20)
+    cfg.trainer = TrainerConfig(steps=40, lr_latent=3e-3, lr_bijection=2e-3, lr_canonical=2e-3, decay_every=30,
+                                checkpoint_every=10)
+    cfg.loss.photometric_ramp_steps = 20
+    cfg.loss.distortion_start, cfg.loss.distortion_full = 20, 30
+    return cfg
+
+
+PRESETS = {"paper": _paper, "default": _default, "preview": _preview, "test": _test}
+
+
+def preset(name: str) -> EngineConfig:
+    """A fresh copy of preset `name`."""
+    if name not in PRESETS:
+        raise InputError(f"unknown engine preset {name!r}; choose one of {', '.join(sorted(PRESETS))}")
+    return PRESETS[name]()

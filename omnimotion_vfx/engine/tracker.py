@@ -1,0 +1,133 @@
+"""The public API: `tracker = fit(video, correspondences, config, ...)`, then `tracks, visible = tracker(queries)`.
+
+Inference as published: the query ray's max-weight sample is the tracked surface point; it is mapped to every
+frame through canonical space, and it is occluded where the opacity in front of it on the target frame's ray
+exceeds the threshold, or where it lands outside the image. Work is chunked so dense queries keep memory bounded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..clip_geometry import ClipGeometry
+from ..flow.correspondences import Correspondences
+from ..progress import NullProgress, ProgressReporter, StopToken
+from .checkpoint import Checkpointer, fingerprint
+from .config import EngineConfig
+from .model import OmniMotionModel
+from .sampler import PairSampler
+from .track_refinement import FlowFusion
+from .trainer import Trainer
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` picks CUDA when present; on GPU TF32 matmuls are enabled (CPU stays plain float32)."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            from ..errors import InputError
+
+            raise InputError("--device cuda asked for, but torch sees no CUDA GPU; use --device cpu or auto")
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    return torch.device(name)
+
+
+class EngineTracker:
+    """`tracks, visible = tracker(queries)` in plate frames and pixels; `map_points` for dense use."""
+
+    def __init__(self, model: OmniMotionModel, geometry: ClipGeometry, config: EngineConfig, device: torch.device,
+                 fusion: FlowFusion | None = None, history: list | None = None, events: list | None = None) -> None:
+        self.model = model.eval()
+        self.geometry = geometry
+        self.config = config
+        self.device = device
+        self.fusion = fusion
+        self.history = history or []
+        self.events = events or []
+
+    def __call__(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        index, xy = self.geometry.to_internal(queries)
+        tracks, visible = self.track_internal(index, xy)
+        return self.geometry.to_plate(tracks), visible
+
+    def track_internal(self, index: np.ndarray, xy: np.ndarray, refine: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """0-based query frames [N] and processing pixels [N, 2] -> tracks [N, T, 2] px, visible [N, T]."""
+        t = self.model.num_frames
+        n = len(index)
+        tracks = np.zeros((n, t, 2), np.float32)
+        visible = np.zeros((n, t), bool)
+        per_chunk = max(1, self.config.inference.chunk // t)
+        with torch.no_grad():
+            codes = self.model.latent()
+            for start in range(0, n, per_chunk):
+                sl = slice(start, start + per_chunk)
+                src = torch.from_numpy(np.asarray(index[sl], np.int64)).to(self.device)
+                canonical = self.model.max_weight_canonical(src, self.model.normalise(torch.from_numpy(xy[sl]).to(self.device)), codes)
+                m = len(canonical)
+                dst = torch.arange(t, device=self.device).repeat(m)
+                mapped, vis = self._map_canonical(canonical.repeat_interleave(t, 0), dst, codes)
+                tracks[sl] = mapped.reshape(m, t, 2)
+                visible[sl] = vis.reshape(m, t)
+        visible[np.arange(n), index] = True
+        tracks[np.arange(n), index] = xy
+        if (self.config.inference.refine if refine is None else refine) and self.fusion is not None:
+            tracks = self.fusion.refine(np.asarray(index), tracks, visible)
+            tracks[np.arange(n), index] = xy
+        return tracks, visible
+
+    def _map_canonical(self, canonical: torch.Tensor, dst: torch.Tensor, codes: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        points = self.model.bijection.inverse(canonical, dst, codes)
+        opacity = self.model.opacity_in_front(dst, points, codes)
+        px = self.model.to_pixels(points[:, :2])
+        w, h = self.model.size
+        inside = (px[:, 0] >= 0) & (px[:, 0] <= w) & (px[:, 1] >= 0) & (px[:, 1] <= h)
+        visible = inside & (opacity <= self.config.inference.occlusion_threshold)
+        return px.cpu().numpy(), visible.cpu().numpy()
+
+    def map_points(self, src_frame: int, xy: np.ndarray, dst_frame: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions xy [N, 2] (plate pixels) at plate frame src_frame -> [N, 2] at dst_frame and visible [N].
+        Model-only (no flow fusion) so every pixel of a frame maps in one pass; chunked for bounded memory."""
+        frames = list(self.geometry.frame_numbers)
+        src, dst = frames.index(int(src_frame)), frames.index(int(dst_frame))
+        scale = np.asarray(self.geometry.scale_xy)
+        pts = (np.asarray(xy, np.float64) * scale).astype(np.float32)
+        out = np.zeros_like(pts)
+        vis = np.zeros(len(pts), bool)
+        step = self.config.inference.chunk
+        with torch.no_grad():
+            codes = self.model.latent()
+            for start in range(0, len(pts), step):
+                chunk = torch.from_numpy(pts[start:start + step]).to(self.device)
+                s = torch.full((len(chunk),), src, device=self.device)
+                canonical = self.model.max_weight_canonical(s, self.model.normalise(chunk), codes)
+                mapped, visible = self._map_canonical(canonical, torch.full_like(s, dst), codes)
+                out[start:start + step], vis[start:start + step] = mapped, visible
+        if src == dst:
+            out, vis = pts, np.ones(len(pts), bool)
+        return (out / scale).astype(np.float32), vis
+
+
+def fit(video: np.ndarray, correspondences: Correspondences, config: EngineConfig, geometry: ClipGeometry | None = None,
+        work_dir: Path | None = None, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> EngineTracker:
+    """Fit the model to one clip (uint8 [T, H, W, 3] and its correspondences), resuming or reloading from
+    `work_dir` when it holds a checkpoint of the same plate and settings; returns the tracker."""
+    device = resolve_device(config.device)
+    t, h, w = video.shape[:3]
+    torch.manual_seed(config.trainer.seed)
+    model = OmniMotionModel(t, (w, h), config).to(device)
+    sampler = PairSampler(video, correspondences, config.sampler, config.trainer.seed)
+    checkpointer = Checkpointer(work_dir, fingerprint(video, correspondences, config))
+    trainer = Trainer(model, sampler, config, device, checkpointer, progress or NullProgress(), stop)
+    state = checkpointer.load()
+    if state is not None:
+        trainer.load_state_dict(state)
+    if state is None or not state.get("done"):
+        trainer.fit()
+    fusion = FlowFusion(correspondences, config.inference) if config.inference.refine else None
+    geometry = geometry or ClipGeometry(tuple(range(t)))
+    return EngineTracker(model, geometry, config, device, fusion, trainer.history, trainer.events)

@@ -1,0 +1,172 @@
+"""The optimisation loop: Adam parameter groups with step decay, checkpoints, stopping, and NaN safety.
+
+A non-finite loss or gradient never stops the fit: the step is skipped; after several bad steps in a row the
+last good state is restored with half the learning rate. Every such event is logged (progress warning and
+the `events` list saved in each checkpoint and in events.jsonl beside it).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..progress import NullProgress, ProgressReporter, StopToken
+from .checkpoint import Checkpointer
+from .config import EngineConfig
+from .losses import compute_losses, loss_weights
+from .model import OmniMotionModel
+from .sampler import PairSampler
+
+
+class Trainer:
+    def __init__(self, model: OmniMotionModel, sampler: PairSampler, config: EngineConfig, device: torch.device,
+                 checkpointer: Checkpointer, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> None:
+        self.model = model
+        self.sampler = sampler
+        self.config = config
+        self.device = device
+        self.checkpointer = checkpointer
+        self.progress = progress or NullProgress()
+        self.stop = stop or StopToken()
+        tc = config.trainer
+        self.base_lrs = [tc.lr_latent, tc.lr_bijection, tc.lr_canonical]
+        self.optimizer = torch.optim.Adam([
+            {"params": model.latent.parameters(), "lr": tc.lr_latent},
+            {"params": model.bijection.parameters(), "lr": tc.lr_bijection},
+            {"params": model.canonical.parameters(), "lr": tc.lr_canonical},
+        ])
+        self.step = 0
+        self.lr_scale = 1.0
+        self.history: list[tuple[int, float]] = []
+        self.events: list[dict[str, Any]] = []
+        self.bad_in_a_row = 0
+        self.good_state: dict[str, Any] | None = None
+        self.forward = model  # replaced by a compiled wrapper when asked for (GPU)
+
+    # --- state -------------------------------------------------------------------------------------------
+    def state_dict(self, done: bool = False) -> dict[str, Any]:
+        return {
+            "config": self.config.to_dict(), "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "step": self.step, "lr_scale": self.lr_scale, "history": self.history, "events": self.events,
+            "sampler": self.sampler.state_dict(), "torch_rng": torch.get_rng_state(), "done": done,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step, self.lr_scale = state["step"], state["lr_scale"]
+        self.history, self.events = list(state["history"]), list(state["events"])
+        self.sampler.load_state_dict(state["sampler"])
+        torch.set_rng_state(state["torch_rng"])
+
+    # --- one step ----------------------------------------------------------------------------------------
+    def _set_lr(self) -> None:
+        tc = self.config.trainer
+        factor = tc.decay ** (self.step // max(tc.decay_every, 1)) * self.lr_scale
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs):
+            group["lr"] = base * factor
+
+    def _losses(self) -> tuple[torch.Tensor, dict[str, float]]:
+        batch = self.sampler.sample(self.step)
+        dev = self.device
+        src = torch.from_numpy(batch.src).to(dev)
+        dst = torch.from_numpy(batch.dst).to(dev)
+        xy = torch.from_numpy(batch.xy).to(dev)
+        codes = self.model.latent()
+        rays = self.model.render(src, self.model.normalise(xy), dst, codes, stratified=True)
+        terms = compute_losses(self.model, codes, rays, src, xy, torch.from_numpy(batch.target).to(dev),
+                               torch.from_numpy(batch.weight).to(dev), torch.from_numpy(batch.colour).to(dev),
+                               self.config.loss)
+        weights = loss_weights(self.config.loss, self.step)
+        total = sum(weights[name] * value for name, value in terms.items() if weights[name] > 0)
+        logged = {name: float(value.detach()) for name, value in terms.items()}
+        return total, logged
+
+    def train_step(self) -> dict[str, float] | None:
+        """One optimisation step; returns the logged terms, or None when the step was skipped (non-finite)."""
+        self._set_lr()
+        self.optimizer.zero_grad(set_to_none=True)
+        total, logged = self._losses()
+        finite = bool(torch.isfinite(total))
+        if finite:
+            total.backward()
+            grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+            finite = bool(torch.isfinite(torch.stack([g.abs().max() for g in grads])).all()) if grads else True
+        if not finite:
+            self._bad_step(float(total.detach()) if total.numel() == 1 else float("nan"))
+            return None
+        self.optimizer.step()
+        self.bad_in_a_row = 0
+        logged["total"] = float(total.detach())
+        return logged
+
+    def _bad_step(self, value: float) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        self.bad_in_a_row += 1
+        event = {"step": self.step, "event": "non-finite loss or gradient; step skipped", "loss": repr(value)}
+        if self.bad_in_a_row >= self.config.trainer.bad_steps_before_restore and self.good_state is not None:
+            self.model.load_state_dict(self.good_state["model"])
+            self.optimizer.load_state_dict(self.good_state["optimizer"])
+            self.lr_scale *= 0.5
+            self.bad_in_a_row = 0
+            event["event"] = f"repeated non-finite steps; restored step {self.good_state['step']} with lr x{self.lr_scale:g}"
+        self.events.append(event)
+        self.progress.warn(f"fit step {self.step}: {event['event']}")
+
+    # --- hard mining -------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def refresh_error_cache(self, stride: int = 4) -> None:
+        """Render adjacent-pair flow on a strided grid, compare with the input flow: per-pixel and per-frame errors."""
+        corr, model = self.sampler.corr, self.model
+        t, (w, h) = model.num_frames, model.size
+        ys, xs = np.mgrid[stride // 2:h:stride, stride // 2:w:stride]
+        xy = torch.from_numpy(np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float32) + 0.5).to(self.device)
+        codes = model.latent()
+        maps = np.zeros((t, h, w), np.float32)
+        frame_error = np.zeros(t)
+        for i in range(t):
+            pair = corr.get(i, i + 1) or corr.get(i, i - 1)
+            if pair is None:
+                continue
+            frames = torch.full((len(xy),), i, device=self.device)
+            rays = model.render(frames, model.normalise(xy), torch.full_like(frames, pair.j), codes, stratified=False)
+            pred = model.to_pixels(rays.target[:, :2]).cpu().numpy()
+            target = np.stack([xs.ravel(), ys.ravel()], 1) + 0.5 + pair.flow[ys.ravel(), xs.ravel()].astype(np.float32)
+            err = np.abs(pred - target).sum(1) * pair.valid[ys.ravel(), xs.ravel()]
+            coarse = err.reshape(ys.shape).astype(np.float32)
+            maps[i] = np.kron(coarse, np.ones((stride, stride), np.float32))[:h, :w] if coarse.size else 0
+            frame_error[i] = err.mean()
+        self.sampler.update_error_cache(frame_error, maps)
+
+    # --- the loop ----------------------------------------------------------------------------------------
+    def fit(self) -> None:
+        tc = self.config.trainer
+        sc = self.config.sampler
+        self.progress.begin("fit", tc.steps)
+        self.progress.update(self.step)
+        t0, last_report = time.monotonic(), 0.0
+        while self.step < tc.steps:
+            if self.stop.requested:
+                self.checkpointer.save(self.state_dict())
+                self.stop.raise_if_requested(f"fit saved at step {self.step}")
+            if sc.error_cache_every and self.step > 0 and self.step % sc.error_cache_every == 0:
+                self.refresh_error_cache()
+            logged = self.train_step()
+            if logged is not None:
+                self.history.append((self.step, logged["total"]))
+                if self.good_state is None or self.step % max(1, tc.checkpoint_every) == 0:
+                    self.good_state = {"step": self.step, "model": copy.deepcopy(self.model.state_dict()),
+                                       "optimizer": copy.deepcopy(self.optimizer.state_dict())}
+            self.step += 1
+            if self.step % max(1, tc.checkpoint_every) == 0:
+                self.checkpointer.save(self.state_dict())
+            now = time.monotonic() - t0
+            if logged is not None and (now - last_report > 1.0 or self.step == tc.steps):
+                last_report = now
+                self.progress.update(self.step, loss=round(logged["total"], 4), flow_px=round(logged["flow"], 3))
+        self.checkpointer.save(self.state_dict(done=True))
+        self.progress.end()
