@@ -1,0 +1,96 @@
+"""`omnivfx export RESULTS --format ...`: write host formats from a results folder.
+
+Track formats read tracks.npz only. Dense formats (mattes, motion, stmap) need the fitted tracker: it is rebuilt
+from the job stored in the manifest, re-using the caches and checkpoints in the results folder (the chained-flow
+tracker recomputes its flow).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .errors import handle_errors
+from .signals import stop_on_signals
+
+EPILOG = """\b
+Formats: tracks (= nuke, nuke-ascii, 3de, csv, json, blender), nuke, cornerpin, nuke-ascii, 3de, csv, json,
+blender, mattes, motion, stmap, qc. Output goes to RESULTS/export/ unless --out is given.
+\b
+Examples:
+  omnivfx export shots/sh010/omnivfx/plate --format nuke,3de,blender
+  omnivfx export RESULTS --format cornerpin --corners track0001,track0002,track0003,track0004
+  omnivfx export RESULTS --format stmap,motion --ref-frame 1001
+  omnivfx export RESULTS --format mattes --region-polygon '100,80 300,80 300,240 100,240' --ref-frame 1010
+  omnivfx export RESULTS --format qc"""
+
+
+def run_export(results_dir: str | Path, formats: str | tuple[str, ...], progress=None, stop=None,
+               out: str | Path | None = None, **options) -> dict[str, list[Path]]:
+    """Library-level body of the command, also called by `omnivfx track --export`."""
+    from omnimotion_vfx.exporters import DENSE_FORMATS, ExportOptions, export_results, parse_formats
+    from omnimotion_vfx.exporters.registry import check_options
+    from omnimotion_vfx.results import load_results
+
+    results = load_results(results_dir)
+    names = parse_formats(formats)
+    export_options = ExportOptions(out=Path(out) if out else Path(results_dir) / "export", **options)
+    check_options(results, names, export_options)
+    map_points = None
+    if any(name in DENSE_FORMATS for name in names):
+        map_points = _reload_tracker(results, Path(results_dir), progress, stop)
+    return export_results(results, names, export_options, map_points, progress, stop)
+
+
+def _reload_tracker(results, results_dir: Path, progress, stop):
+    from omnimotion_vfx.errors import InputError
+    from omnimotion_vfx.track_job import TrackJob, fit_job
+
+    job_dict = dict(results.manifest.get("config", {}).get("job") or {})
+    if not job_dict:
+        raise InputError(f"{results_dir}/manifest.json holds no job; re-run `omnivfx track` to export dense formats")
+    for key in ("queries", "grid", "grid_frame"):  # the queries are already answered; only the fit is needed
+        job_dict.pop(key, None)
+    job_dict["grid"] = 2
+    job_dict["out"] = str(results_dir)  # caches and checkpoints live in the results folder, wherever it is now
+    fitted, _ = fit_job(TrackJob.from_dict(job_dict, source=f"{results_dir}/manifest.json"), progress, stop)
+    return fitted.tracker.map_points
+
+
+@click.command(epilog=EPILOG)
+@click.argument("results", type=click.Path(file_okay=False))
+@click.option("--format", "formats", multiple=True, required=True, help="Format(s), comma separated or repeated.")
+@click.option("--out", type=click.Path(file_okay=False), help="Export folder (default RESULTS/export).")
+@click.option("--ref-frame", type=int, help="Reference plate frame: STMap target, matte region frame, CornerPin from.")
+@click.option("--corners", help="Four track names for the CornerPin2D (any order; sorted into BL, BR, TR, TL).")
+@click.option("--region-polygon", help="Matte region 'x,y x,y x,y' in pixels (origin top-left) at --ref-frame.")
+@click.option("--region-mask", type=click.Path(dir_okay=False), help="Matte region as a mask image at --ref-frame.")
+@click.option("--half", is_flag=True, help="Store motion vectors and mattes as half floats (STMaps stay float32).")
+@click.option("--compression", type=click.Choice(["zip", "zips", "piz", "rle", "b44", "none"]), default="zip",
+              show_default=True)
+@click.option("--matte-samples", type=click.IntRange(1, 8), default=2, show_default=True,
+              help="Sub-pixel samples per axis for anti-aliased matte edges.")
+@click.option("--3de-first-frame", "threede_first_frame", type=int, default=1, show_default=True,
+              help="3DEqualizer frame number of the plate's first frame.")
+@click.option("--qc-format", "qc_image_format", type=click.Choice(["png", "jpg"]), default="png", show_default=True)
+@click.option("--json-progress", is_flag=True, help="Progress as one JSON object per line on stdout.")
+@handle_errors
+def export(results, formats, out, ref_frame, corners, region_polygon, region_mask, half, compression, matte_samples,
+           threede_first_frame, qc_image_format, json_progress):
+    """Write RESULTS (an `omnivfx track` results folder) in formats Nuke, Blender and 3DEqualizer read."""
+    import sys
+
+    from omnimotion_vfx.progress import JsonLinesProgress, NullProgress, TqdmProgress
+
+    progress = JsonLinesProgress(sys.stdout) if json_progress else TqdmProgress() if sys.stderr.isatty() else NullProgress()
+    with stop_on_signals() as stop:
+        written = run_export(
+            results, formats, progress, stop, out=out, reference_frame=ref_frame,
+            corners=[c.strip() for c in corners.split(",")] if corners else None, region_polygon=region_polygon,
+            region_mask=region_mask, half=half, compression=compression, matte_samples=matte_samples,
+            threede_first_frame=threede_first_frame, qc_image_format=qc_image_format,
+        )
+    for name, paths in written.items():
+        folder = Path(paths[0]).parent if paths else "-"
+        click.echo(f"{name}: {len(paths)} file(s) in {folder}", err=json_progress)
