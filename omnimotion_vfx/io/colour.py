@@ -2,9 +2,11 @@
 
 Flow and photometric losses assume roughly perceptually uniform values: on linear data, shadows carry almost
 no contrast and highlights dominate. With an OCIO config (`$OCIO` or `--colorspace CONFIG:FROM:TO` /
-`--colorspace FROM` with `$OCIO`), OpenColorIO does the conversion. Otherwise the documented fallback is the
-sRGB transfer function after a soft highlight roll-off: x -> srgb(x / (1 + x/4)) (docs/colour.md), which is
-monotonic, exact sRGB for x <= ~0.2, and keeps highlights above 1 from clipping flat.
+`--colorspace FROM` with `$OCIO`), OpenColorIO does the conversion. Otherwise the documented fallback
+(docs/colour.md) is the sRGB transfer function after a highlight roll-off: exact sRGB up to the knee
+(linear 0.6), then k + (1 - k) * t / (1 + t) with t = (x - k) / (1 - k), which joins with slope 1, rises
+monotonically and approaches 1 without reaching it, so highlights above 1 keep their texture instead of
+clipping flat.
 """
 
 from __future__ import annotations
@@ -18,16 +20,36 @@ from ..errors import InputError
 
 
 def srgb_encode(linear: np.ndarray) -> np.ndarray:
-    """IEC 61966-2-1 sRGB transfer function, input clamped at 0."""
-    x = np.maximum(linear, 0.0)
-    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1.0 / 2.4) - 0.055).astype(np.float32)
+    """IEC 61966-2-1 sRGB transfer function, input clamped at 0 (returns a new float32 array)."""
+    return _srgb_in_place(np.maximum(np.asarray(linear, np.float32), 0.0))
+
+
+def _srgb_in_place(x: np.ndarray) -> np.ndarray:
+    """sRGB of non-negative float32 `x`, computed in place: decode strips stay the only temporaries."""
+    toe = x <= 0.0031308
+    low = x[toe] * 12.92
+    np.power(x, 1.0 / 2.4, out=x)
+    x *= 1.055
+    x -= 0.055
+    x[toe] = low
+    return x
+
+
+ROLL_OFF_KNEE = 0.6
+
+
+def highlight_roll_off(linear: np.ndarray, knee: float = ROLL_OFF_KNEE) -> np.ndarray:
+    """Identity below `knee`, then a rational shoulder towards 1 (C1 at the knee, never reaches 1); new array."""
+    x = np.maximum(np.asarray(linear, np.float32), 0.0)
+    over = x > knee
+    t = (x[over] - knee) / (1.0 - knee)
+    x[over] = knee + (1.0 - knee) * t / (1.0 + t)
+    return x
 
 
 def fallback_linear_to_display(linear: np.ndarray) -> np.ndarray:
-    """Soft roll-off of highlights (x / (1 + x/4)) then sRGB; values land in [0, ~1.2] and are clipped to 1."""
-    x = np.maximum(linear, 0.0)
-    rolled = x / (1.0 + x / 4.0) * 1.25
-    return np.clip(srgb_encode(rolled), 0.0, 1.0)
+    """Highlight roll-off then sRGB: values in [0, 1), distinct for distinct linear values."""
+    return _srgb_in_place(highlight_roll_off(linear))
 
 
 @dataclass
@@ -42,9 +64,9 @@ class ColourConverter:
             return np.clip(pixels, 0.0, 1.0)
         if self.processor is None:
             return fallback_linear_to_display(pixels)
-        out = np.ascontiguousarray(pixels, dtype=np.float32).copy()
+        out = np.array(pixels, dtype=np.float32, order="C")  # OCIO converts in place; the caller's data stays
         self.processor.applyRGB(out)
-        return np.clip(out, 0.0, 1.0)
+        return np.clip(out, 0.0, 1.0, out=out)
 
 
 def make_converter(colorspace: str | None = None) -> ColourConverter:
