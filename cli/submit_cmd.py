@@ -1,0 +1,84 @@
+"""`omnivfx submit`: send a plate to the daemon, optionally follow it and write its results folder here."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from omnimotion_vfx.daemon.protocol import DEFAULT_ENDPOINT
+
+from .errors import handle_errors
+
+EPILOG = """\b
+Examples:
+  omnivfx submit shots/sh010/plate.%04d.exr --queries points.csv --watch
+  omnivfx submit plate.####.exr --grid 16 --tracker chained-flow --connect tcp://127.0.0.1:5571
+The plate and points.csv must be on storage the daemon can read (paths are sent absolute).
+Exit codes: 0 done (or queued without --watch), 1 daemon unreachable/internal, 2 bad input, 3 cancelled/interrupted."""
+
+
+@click.command(epilog=EPILOG)
+@click.argument("plate")
+@click.option("--queries", type=click.Path(dir_okay=False, exists=True), help="CSV with header frame,x,y[,name].")
+@click.option("--grid", type=int, help="Track an N x N grid of points instead of --queries.")
+@click.option("--grid-frame", type=int, help="Plate frame of the grid (default: first frame).")
+@click.option("--frames", help="Frame range, e.g. 1001-1100.")
+@click.option("--out", type=click.Path(file_okay=False), help="Results folder (default <plate folder>/omnivfx/<name>/).")
+@click.option("--tracker", help="Tracker name (the daemon's default when omitted).")
+@click.option("--preset", default="default", show_default=True, help="Engine preset.")
+@click.option("--watch", is_flag=True, help="Stream progress, wait for the result and make sure the results folder exists here.")
+@click.option("--json-progress", is_flag=True, help="With --watch: progress as one JSON object per line on stdout.")
+@click.option("--connect", default=DEFAULT_ENDPOINT, show_default=True, help="Daemon endpoint.")
+@click.option("--curve-keys", type=click.Path(file_okay=False), help="Client key folder (from `omnivfx keys DIR --client NAME`).")
+@handle_errors
+def submit(plate, queries, grid, grid_frame, frames, out, tracker, preset, watch, json_progress, connect, curve_keys):
+    """Queue PLATE on the daemon; prints the job id, or with --watch the results folder."""
+    from omnimotion_vfx.client import Client
+    from omnimotion_vfx.errors import InputError
+
+    if queries and grid is not None:
+        raise InputError("give --queries or --grid, not both")
+    with Client(connect, curve_keys=curve_keys) as client:
+        job_id = client.submit(plate, queries_csv=queries, grid=grid, grid_frame=grid_frame, frame_range=frames,
+                               tracker=tracker, preset=preset, out=out)
+        if not watch:
+            click.echo(job_id)
+            return
+        click.echo(f"omnivfx: job {job_id} queued on {connect}", err=True)
+        result = client.wait(job_id, on_progress=_printer(json_progress))
+    click.echo(_materialise(result, out))
+
+
+def _printer(json_progress: bool):
+    last = {"line": ""}
+
+    def show(progress) -> None:
+        if json_progress:
+            click.echo(json.dumps({"job_id": progress.job_id, "state": progress.state, "stage": progress.stage,
+                                   "step": progress.step, "total": progress.total, "eta": progress.eta, **progress.metrics}))
+            return
+        eta = f" eta {progress.eta:.0f}s" if progress.eta is not None else ""
+        loss = f" loss {progress.metrics['loss']:.4g}" if isinstance(progress.metrics.get("loss"), (int, float)) else ""
+        line = f"{progress.state} {progress.stage} {progress.step}/{progress.total}{loss}{eta}"
+        if line != last["line"]:
+            sys.stderr.write(f"\romnivfx: {line}\033[K")
+            sys.stderr.flush()
+            last["line"] = line
+
+    return show
+
+
+def _materialise(result, out: str | None) -> str:
+    """The daemon wrote the folder; when it lives on another machine, write the same folder here."""
+    from omnimotion_vfx.results.folder import MANIFEST_FILE, TrackResults, write_results
+
+    sys.stderr.write("\n")
+    target = os.path.abspath(out) if out else result.results_dir
+    if target and os.path.isfile(os.path.join(target, MANIFEST_FILE)):
+        return target
+    target = target or os.path.abspath(f"omnivfx_{result.job_id}")
+    results = TrackResults(result.frames, result.query_points, result.tracks, result.visible, result.names, result.manifest)
+    return str(write_results(target, results))

@@ -1,0 +1,159 @@
+"""Jobs through a real `omnivfx serve` process: submit to result, inline frames, more queries, concurrency, cancel, CLI."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from daemon_support import DaemonProcess, free_port
+from omnimotion_vfx.client import DaemonError, Progress
+from omnimotion_vfx.results import load_results
+from plate_factory import translating_frames, write_plate
+
+STEP = (2.0, 1.0)  # the test plates move (+2, +1) px per frame
+
+
+@pytest.fixture(scope="module")
+def plates(tmp_path_factory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("plates")
+    return {
+        "small": write_plate(root / "small", count=8, size=(96, 64), step=STEP, extension="png", pixel_type="uint8"),
+        # big enough that a job runs for a second or more: cancel and concurrency happen mid-job
+        "long": write_plate(root / "long", count=10, size=(640, 360), step=STEP, extension="png", pixel_type="uint8"),
+    }
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    with DaemonProcess(tmp_path_factory.mktemp("daemon") / "jobs") as process:
+        yield process
+
+
+def test_submit_streams_progress_then_returns_tracks_that_match_the_results_folder(daemon, plates, tmp_path):
+    queries = np.float32([[1001, 30.5, 20.5], [1003, 50.5, 40.5]])
+    events: list[Progress] = []
+    with daemon.client() as client:
+        job_id = client.submit(plates["small"], queries=queries, tracker="chained-flow", out=str(tmp_path / "res"))
+        result = client.wait(job_id, on_progress=events.append)
+        assert {e.stage for e in events} >= {"read", "flow"}
+        assert any(e.total > 0 and e.step == e.total for e in events)
+        assert result.results_dir == str(tmp_path / "res")
+        assert result.tracks.shape == (2, 8, 2) and result.visible.shape == (2, 8)
+        np.testing.assert_allclose(result.tracks[0, -1], [30.5 + 7 * STEP[0], 20.5 + 7 * STEP[1]], atol=1.5)
+        on_disk = load_results(result.results_dir)
+        assert np.array_equal(on_disk.tracks, result.tracks) and np.array_equal(on_disk.visible, result.visible)
+        assert list(result.frames) == list(range(1001, 1009)) and result.manifest["tracker"] == "chained-flow"
+
+        assert job_id in client.status()["fitted_in_memory"]
+        again = client.query_points(job_id, queries[::-1])  # answered by the warm fitted plate, no refit
+        assert again.results_dir is None and np.array_equal(again.tracks, result.tracks[::-1])
+        fetched = client.fetch_result(job_id)
+        assert np.array_equal(fetched.tracks, result.tracks)
+        jobs = {job["job_id"]: job for job in client.list_jobs()}
+        assert jobs[job_id]["state"] == "done" and jobs[job_id]["results_dir"] == result.results_dir
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float16])
+def test_inline_frames_become_a_plate_in_the_job_folder(daemon, dtype):
+    video = np.stack(translating_frames(6, (80, 48), STEP))
+    frames = (video * 255).round().astype(np.uint8) if dtype == np.uint8 else video.astype(np.float16)
+    with daemon.client() as client:
+        result = client.track(frames=frames, first_frame=101, queries=[[101, 40.5, 24.5]], tracker="chained-flow")
+    assert list(result.frames) == list(range(101, 107))
+    np.testing.assert_allclose(result.tracks[0, -1], [40.5 + 5 * STEP[0], 24.5 + 5 * STEP[1]], atol=1.5)
+    assert Path(result.results_dir).is_relative_to(daemon.jobs_dir)
+    suffix = "png" if dtype == np.uint8 else "exr"
+    assert len(list((Path(result.results_dir).parent / "plate").glob(f"plate.*.{suffix}"))) == 6
+
+
+def test_a_running_job_never_delays_another_clients_status(daemon, plates, tmp_path):
+    outcome: dict = {}
+
+    def long_job() -> None:
+        with daemon.client() as client:
+            outcome["result"] = client.track(plates["long"], grid=4, tracker="chained-flow", out=str(tmp_path / "long"))
+
+    worker = threading.Thread(target=long_job)
+    worker.start()
+    latencies, states = [], set()
+    with daemon.client() as other:
+        while worker.is_alive():
+            t0 = time.perf_counter()
+            status = other.status()
+            latencies.append(time.perf_counter() - t0)
+            states.update(job["state"] for job in other.list_jobs() if job["plate"] == plates["long"])
+            time.sleep(0.02)
+    worker.join()
+    assert "running" in states, "the long job finished before the other client asked"
+    assert max(latencies) < 0.5, f"status took up to {max(latencies):.3f} s while a job ran"
+    assert status["version"] and outcome["result"].tracks.shape == (16, 10, 2)
+
+
+def test_two_clients_submit_at_once_and_both_get_their_own_results(daemon, plates, tmp_path):
+    results: dict[int, object] = {}
+
+    def run(index: int) -> None:
+        with daemon.client() as client:
+            results[index] = client.track(plates["small"], queries=[[1001, 10.5 + index, 10.5]], tracker="chained-flow",
+                                          out=str(tmp_path / f"r{index}"))
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(results) == [0, 1]
+    for index, result in results.items():
+        assert result.query_points[0, 1] == pytest.approx(10.5 + index)
+        assert result.results_dir == str(tmp_path / f"r{index}")
+
+
+def test_cancel_a_queued_and_a_running_job(daemon, plates, tmp_path):
+    with daemon.client() as client:
+        running = client.submit(plates["long"], grid=2, tracker="chained-flow", out=str(tmp_path / "a"))
+        queued = client.submit(plates["long"], grid=2, tracker="chained-flow", out=str(tmp_path / "b"))
+        assert client.cancel(queued)["state"] == "cancelled"
+        for event in client.events(running):
+            if isinstance(event, Progress) and event.state == "running":
+                break
+        assert client.cancel(running)["state"] == "running"  # it stops at its next safe point
+        with pytest.raises(DaemonError) as caught:
+            client.wait(running)
+        assert caught.value.code == "cancelled" and caught.value.exit_code == 3
+        jobs = {job["job_id"]: job for job in client.list_jobs()}
+    assert jobs[running]["state"] == jobs[queued]["state"] == "cancelled"
+    assert jobs[running]["resumable"] and jobs[queued]["resumable"]
+    assert not (tmp_path / "a" / "manifest.json").exists() and not (tmp_path / "b").exists()
+
+
+def test_bad_requests_get_one_line_errors(daemon, plates):
+    with daemon.client() as client:
+        with pytest.raises(DaemonError) as caught:
+            client.fetch_result("no-such-job")
+        assert caught.value.code == "unknown_job"
+        with pytest.raises(DaemonError) as caught:
+            client.submit(plates["small"], grid=2, tracker="chained-flow", colour="x")
+        assert caught.value.code == "bad_request" and "colour" in str(caught.value)
+        job_id = client.submit(plates["small"] + ".missing", grid=2, tracker="chained-flow")
+        with pytest.raises(DaemonError) as caught:
+            client.wait(job_id)
+        assert caught.value.code == "input_error" and "\n" not in str(caught.value)
+
+
+def test_cli_submit_watch_and_status(daemon, plates, run_omnivfx, tmp_path):
+    points = tmp_path / "points.csv"
+    points.write_text("frame,x,y,name\n1001,20.5,20.5,corner\n")
+    done = run_omnivfx("submit", plates["small"], "--queries", points, "--tracker", "chained-flow", "--watch",
+                       "--out", tmp_path / "cli", "--connect", daemon.endpoint)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(tmp_path / "cli") and load_results(tmp_path / "cli").names == ["corner"]
+    status = run_omnivfx("status", "--connect", daemon.endpoint)
+    assert status.returncode == 0 and "protocol 1" in status.stdout and str(tmp_path / "cli") in status.stdout
+
+    t0 = time.monotonic()
+    dead = run_omnivfx("status", "--timeout", "0.5", "--connect", f"tcp://127.0.0.1:{free_port()}")
+    assert dead.returncode == 1 and "no answer" in dead.stderr and time.monotonic() - t0 < 8
