@@ -107,5 +107,14 @@ def info(plate, frames):
     click.echo(describe_plate(plate, frames))
 
 
+from .serve_cmd import serve  # noqa: E402
+main.add_command(serve)
+from .submit_cmd import submit  # noqa: E402
+main.add_command(submit)
+from .status_cmd import status  # noqa: E402
+main.add_command(status)
+from .keys_cmd import keys  # noqa: E402
+main.add_command(keys)
+
 if __name__ == "__main__":
     main()
