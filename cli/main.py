@@ -73,8 +73,9 @@ def _progress(json_progress: bool):
 @click.option("--proxy", type=float, default=1.0, show_default=True, help="Process at this fraction of the resolution.")
 @click.option("--json-progress", is_flag=True, help='Progress as JSON lines on stdout, then {"result": FOLDER}.')
 @click.option("--job", "job_spec", type=click.Path(dir_okay=False), help="Run a JSON job spec (farm use).")
+@click.option("--export", "export_formats", help="Then export, e.g. nuke,3de,blender (see `omnivfx export --help`).")
 @handle_errors
-def track(plate, frames, queries, grid, grid_frame, out, tracker, preset, device, layer, colorspace, proxy, json_progress, job_spec):
+def track(plate, frames, queries, grid, grid_frame, out, tracker, preset, device, layer, colorspace, proxy, json_progress, job_spec, export_formats):
     """Track points through PLATE (a frame pattern, a folder of frames or a video file)."""
     from omnimotion_vfx.errors import InputError
     from omnimotion_vfx.track_job import DEFAULT_TRACKER, TrackJob, run_track_job
@@ -92,6 +93,10 @@ def track(plate, frames, queries, grid, grid_frame, out, tracker, preset, device
     progress = _progress(json_progress)
     with stop_on_signals() as stop:
         folder = run_track_job(job, progress, stop)
+        if export_formats:
+            from .export_cmd import run_export
+
+            run_export(folder, export_formats, progress, stop)
     folder = folder.resolve()
     click.echo(json.dumps({"result": str(folder)}) if json_progress else str(folder))
 
@@ -107,6 +112,14 @@ def info(plate, frames):
     click.echo(describe_plate(plate, frames))
 
 
+from .batch_cmd import batch  # noqa: E402
+
+main.add_command(batch)
+
+from .export_cmd import export  # noqa: E402
+
+main.add_command(export)
+
 from .serve_cmd import serve  # noqa: E402
 main.add_command(serve)
 from .submit_cmd import submit  # noqa: E402
@@ -115,6 +128,9 @@ from .status_cmd import status  # noqa: E402
 main.add_command(status)
 from .keys_cmd import keys  # noqa: E402
 main.add_command(keys)
+
+from .pin_cmd import pin  # noqa: E402
+main.add_command(pin)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,54 @@
+"""Is a shot already finished with the same settings? The test that makes batch runs idempotent.
+
+A results folder is complete once manifest.json exists (write_results writes it last, atomically). It counts
+as this job's result only if the manifest's `config.job` equals the job and the stored query points equal the
+job's queries (a points.csv edited in place keeps its path, so the path alone proves nothing).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..io import open_plate
+from ..results.folder import MANIFEST_FILE, load_results
+from ..track_job import TrackJob, resolve_queries, results_dir_for
+
+INLINE_QUERY_FIELDS = ("query_points", "query_names")
+
+
+def job_settings(job: TrackJob) -> dict[str, Any]:
+    """The job as recorded in a manifest's `config.job` (inline queries live in tracks.npz instead)."""
+    return {k: v for k, v in job.to_dict().items() if k not in INLINE_QUERY_FIELDS}
+
+
+def finished_results(job: TrackJob) -> Path | None:
+    """The job's results folder if it is complete and was made by the same settings, else None.
+
+    Raises InputError when the plate or the queries are bad, so a bad shot fails before any work.
+    """
+    plate = open_plate(job.plate, job.frames, job.layer, job.colorspace, job.proxy)
+    out_dir = results_dir_for(job, plate.sequence.source, plate.sequence.name)
+    queries = resolve_queries(job, plate.frame_numbers, plate.full_size)
+    manifest_path = out_dir / MANIFEST_FILE
+    if not manifest_path.is_file():
+        return None
+    try:
+        recorded = json.loads(manifest_path.read_text()).get("config", {}).get("job")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if recorded != json.loads(json.dumps(job_settings(job))):  # compare as JSON sees it (tuples -> lists)
+        return None
+    try:
+        results = load_results(out_dir)
+    except InputError:
+        return None
+    if results.query_points.shape != queries.points.shape or not np.array_equal(results.query_points, queries.points):
+        return None
+    if list(results.frames) != list(plate.frame_numbers):
+        return None
+    return out_dir

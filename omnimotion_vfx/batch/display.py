@@ -1,0 +1,80 @@
+"""Where batch events go: JSON lines for farm wrappers, or tqdm bars (overall + one per running shot)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from .runner import BatchEvent
+
+
+class JsonLinesBatchView:
+    """One JSON object per event and line; every object has a "type": start, progress, warning,
+    attempt-failed, shot (a finished shot's report), batch (overall count) or note."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stdout
+
+    def __call__(self, event: BatchEvent) -> None:
+        self._stream.write(json.dumps(event) + "\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        """Nothing to release; present so both views are used the same way."""
+
+
+class TerminalBatchView:
+    """An overall bar of finished shots and a bar per running shot on stderr; finished shots print a line."""
+
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        from tqdm import tqdm
+
+        self._tqdm = tqdm
+        self._stream = stream or sys.stderr
+        self._overall = tqdm(total=total, desc="shots", unit="shot", file=self._stream, position=0, dynamic_ncols=True)
+        self._bars: dict[str, tuple[Any, int]] = {}  # shot -> (bar, terminal row)
+        self._free_rows: list[int] = []
+        self._next_row = 1
+
+    def __call__(self, event: BatchEvent) -> None:
+        kind = event["type"]
+        if kind == "progress":
+            bar = self._bar(event["shot"])
+            bar.set_description(f"{event['shot']} {event['stage']}", refresh=False)
+            bar.total = event["total"]
+            bar.n = event["step"]
+            bar.refresh()
+        elif kind == "start" and event["attempt"] > 1:
+            self._write(f"{event['shot']}: retrying (attempt {event['attempt']})")
+        elif kind in ("warning", "attempt-failed", "note"):
+            prefix = f"{event['shot']}: " if "shot" in event else ""
+            self._write(f"omnivfx: {prefix}{event['message']}")
+        elif kind == "shot":
+            self._release(event["shot"])
+            detail = f" - {event['message']}" if event["message"] and event["status"] != "done" else ""
+            self._write(f"{event['shot']}: {event['status']}{detail}")
+            self._overall.update(1)
+
+    def close(self) -> None:
+        for shot in list(self._bars):
+            self._release(shot)
+        self._overall.close()
+
+    def _bar(self, shot: str) -> Any:
+        if shot not in self._bars:
+            row = self._free_rows.pop(0) if self._free_rows else self._next_row
+            self._next_row = max(self._next_row, row + 1)
+            bar = self._tqdm(total=0, desc=shot, file=self._stream, position=row, leave=False, dynamic_ncols=True)
+            self._bars[shot] = (bar, row)
+        return self._bars[shot][0]
+
+    def _release(self, shot: str) -> None:
+        if shot in self._bars:
+            bar, row = self._bars.pop(shot)
+            self._free_rows.append(row)
+            self._free_rows.sort()
+            bar.close()
+
+    def _write(self, line: str) -> None:
+        self._tqdm.write(line, file=self._stream)

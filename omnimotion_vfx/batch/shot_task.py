@@ -1,0 +1,91 @@
+"""What runs on a Ray worker for one shot: skip if finished, else run the job, relaying progress and stops.
+
+Expected outcomes (done, skipped, bad input, interrupted) are returned as a plain dict so Ray does not retry
+them; anything else is raised so Ray retries the task (`retry_exceptions`), exactly as it retries a task
+whose worker process died. A retry runs the same job again, so an engine that checkpoints into
+`<results>/work` resumes where the lost attempt stopped.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import ray
+
+from ..errors import InputError, Interrupted
+from ..progress import CallbackProgress, StopToken
+from ..track_job import TrackJob, run_track_job
+from .completion import finished_results
+
+STOP_POLL_SECONDS = 0.5
+
+
+@dataclass
+class ShotOutcome:
+    """The worker's answer for a shot that ended in an expected way."""
+
+    status: str  # "done" | "skipped" | "input-error" | "interrupted"
+    folder: str = ""
+    message: str = ""
+    attempt: int = 1
+
+
+class _HubProgress(CallbackProgress):
+    """Progress events and warnings of one shot attempt, sent to the hub without waiting."""
+
+    def __init__(self, hub: Any, shot: str, attempt: int) -> None:
+        super().__init__(self._send)
+        self._hub, self._shot, self._attempt = hub, shot, attempt
+
+    def _send(self, event: dict[str, Any]) -> None:
+        self._hub.report.remote(dict(event, type="progress", shot=self._shot, attempt=self._attempt))
+
+    def warn(self, message: str) -> None:
+        self._hub.report.remote({"type": "warning", "shot": self._shot, "attempt": self._attempt, "message": message})
+
+
+def _relay_stop(hub: Any, token: StopToken, finished: threading.Event) -> None:
+    """Poll the hub and set the local StopToken, which the tracker checks at its safe points."""
+    while not finished.wait(STOP_POLL_SECONDS):
+        try:
+            reason = ray.get(hub.stop_reason.remote())
+        except ray.exceptions.RayError:  # the driver went away: stop and checkpoint rather than run orphaned
+            reason = "the batch driver is gone"
+        if reason:
+            token.request(reason)
+            return
+
+
+def track_shot(shot: str, job_data: dict[str, Any], hub: Any) -> ShotOutcome:
+    """Run one shot on this worker; see the module docstring for what is returned and what is raised."""
+    attempt = ray.get(hub.begin_attempt.remote(shot))
+    job = TrackJob.from_dict(job_data, source=f"shot {shot!r}")
+    token, finished = StopToken(), threading.Event()
+    reason = ray.get(hub.stop_reason.remote())  # a shot still queued when the batch was stopped ends at once
+    if reason:
+        token.request(reason)
+    relay = threading.Thread(target=_relay_stop, args=(hub, token, finished), daemon=True)
+    relay.start()
+    try:
+        token.raise_if_requested("before the shot started")
+        done = finished_results(job)
+        if done is not None:
+            return ShotOutcome("skipped", str(done), "finished earlier with the same settings", attempt)
+        folder = run_track_job(job, _HubProgress(hub, shot, attempt), token)
+        return ShotOutcome("done", str(folder), "", attempt)
+    except InputError as exc:
+        return ShotOutcome("input-error", "", str(exc), attempt)
+    except Interrupted as exc:
+        return ShotOutcome("interrupted", "", str(exc), attempt)
+    except Exception as exc:
+        hub.report.remote({"type": "attempt-failed", "shot": shot, "attempt": attempt, "message": one_line(exc)})
+        raise
+    finally:
+        finished.set()
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

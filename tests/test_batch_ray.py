@@ -1,0 +1,180 @@
+"""`omnivfx batch` and `submit_to_ray` on a real local Ray cluster (started once for this module)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from click.testing import CliRunner  # noqa: E402
+
+from omnimotion_vfx.batch.cluster import ShotResources  # noqa: E402
+from omnimotion_vfx.batch.runner import batch_exit_code, run_batch  # noqa: E402
+from omnimotion_vfx.batch.shot_list import Shot  # noqa: E402
+from omnimotion_vfx.batch.submit import submit_to_ray  # noqa: E402
+from omnimotion_vfx.errors import Interrupted  # noqa: E402
+from omnimotion_vfx.progress import StopToken  # noqa: E402
+from omnimotion_vfx.results import load_results  # noqa: E402
+from omnimotion_vfx.track_job import TrackJob, run_track_job  # noqa: E402
+from omnivfx_cli.main import main  # noqa: E402
+
+TESTS = Path(__file__).parent
+sys.path.insert(0, str(TESTS))
+import batch_support  # noqa: E402  (registers the test trackers in this process too)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One real 2-CPU Ray for the module; workers import batch_support (test trackers) at start-up."""
+    os.environ["RAY_AUTH_MODE"] = "disabled"
+    pythonpath = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p)
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": pythonpath}, "worker_process_setup_hook": "batch_support.register"},
+    )
+    yield
+    ray.shutdown()
+
+
+SHOT_LIST = """\
+[defaults]
+tracker = "chained-flow"
+grid = 4
+
+[[shots]]
+name = "sh010"
+plate = "plates/sh010/plate.%04d.png"
+out = "out/sh010"
+
+[[shots]]
+name = "sh020"
+plate = "plates/sh020/plate.%04d.png"
+frames = "1002-1007"
+out = "out/sh020"
+
+[[shots]]
+name = "sh030_killed"
+plate = "plates/sh030/plate.%04d.png"
+tracker = "test-killed-once"
+out = "out/sh030"
+
+[[shots]]
+name = "sh040_bad"
+plate = "plates/missing/plate.%04d.png"
+out = "out/sh040"
+"""
+
+
+def _json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def first_batch(cluster, tmp_path_factory):
+    """The show folder and the CLI result of its first batch run (JSON progress)."""
+    show = tmp_path_factory.mktemp("show")
+    for i, name in enumerate(("sh010", "sh020", "sh030")):
+        batch_support.write_plate(show / "plates" / name, frames=8 if name == "sh020" else 6, seed=i)
+    (show / "shots.toml").write_text(SHOT_LIST)
+    result = CliRunner().invoke(main, ["batch", str(show / "shots.toml"), "--json-progress", "--gpus-per-shot", "0.25"])
+    return show, result
+
+
+def test_batch_tracks_every_shot_like_a_local_run(first_batch):
+    show, result = first_batch
+    assert result.exit_code == 2, result.output  # one shot had bad input, the others went on
+    events = _json_lines(result.stdout)
+    summary = {row["shot"]: row for row in events[-1]["shots"]}
+    assert events[-1]["type"] == "summary"
+    assert [summary[s]["status"] for s in ("sh010", "sh020", "sh030_killed", "sh040_bad")] == ["done", "done", "retried", "failed"]
+    assert any(e["type"] == "note" and "no GPU" in e["message"] for e in events)
+    for shot in ("sh010", "sh020", "sh030_killed"):
+        assert any(e["type"] == "progress" and e["shot"] == shot and e["stage"] == "flow" for e in events)
+    assert [e["finished"] for e in events if e["type"] == "batch"] == [1, 2, 3, 4]
+
+    for shot, folder, frames in (("sh010", "sh010", None), ("sh020", "sh020", "1002-1007"), ("sh030_killed", "sh030", None)):
+        local = run_track_job(TrackJob(
+            plate=str(show / "plates" / folder / "plate.%04d.png"), frames=frames, grid=4, out=str(show / "local" / folder),
+        ))
+        ours, reference = load_results(summary[shot]["folder"]), load_results(local)
+        assert list(ours.frames) == list(reference.frames)
+        np.testing.assert_allclose(ours.tracks, reference.tracks, atol=1e-4)
+        np.testing.assert_array_equal(ours.visible, reference.visible)
+    assert list(load_results(show / "out" / "sh020").frames) == list(range(1002, 1008))
+
+
+def test_killed_worker_is_retried_and_resumes_from_its_checkpoint(first_batch):
+    show, result = first_batch
+    events = _json_lines(result.stdout)
+    starts = [e["attempt"] for e in events if e["type"] == "start" and e["shot"] == "sh030_killed"]
+    assert starts == [1, 2]
+    row = next(r for r in events[-1]["shots"] if r["shot"] == "sh030_killed")
+    assert row["attempts"] == 2 and "attempt 1: worker lost" in row["message"]
+    manifest = load_results(show / "out" / "sh030").manifest
+    resumed = manifest["config"]["tracker"]["resumed_from"]
+    assert resumed["step"] == 3 and resumed["pid"] != os.getpid()  # the dead worker's checkpoint, read by the retry
+
+
+def test_bad_input_fails_alone_with_its_one_line_message(first_batch):
+    show, result = first_batch
+    row = next(r for r in _json_lines(result.stdout)[-1]["shots"] if r["shot"] == "sh040_bad")
+    assert row["input_error"] and row["attempts"] == 1
+    assert "plates/missing/plate.%04d.png" in row["message"] and "\n" not in row["message"]
+    assert "sh040_bad" in result.stderr and "failed" in result.stderr  # the summary table
+    assert not (show / "out" / "sh040").exists()
+
+
+def test_rerun_skips_finished_shots_and_redoes_changed_ones(first_batch):
+    show, _ = first_batch
+    before = (show / "out" / "sh010" / "manifest.json").read_text()
+    changed = SHOT_LIST.replace('out = "out/sh020"', 'out = "out/sh020"\ngrid = 3')
+    (show / "rerun.toml").write_text(changed.replace('name = "sh040_bad"\nplate = "plates/missing', 'name = "sh040_bad"\nplate = "plates/sh010'))
+    result = CliRunner().invoke(main, ["batch", str(show / "rerun.toml")])
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[2:6]}
+    assert rows == {"sh010": "skipped", "sh020": "done", "sh030_killed": "skipped", "sh040_bad": "done"}
+    assert (show / "out" / "sh010" / "manifest.json").read_text() == before
+    assert load_results(show / "out" / "sh020").tracks.shape[0] == 9
+
+
+def test_unexpected_errors_are_retried_then_reported(cluster, tmp_path):
+    plate = batch_support.write_plate(tmp_path / "plate")
+    shots = [
+        Shot(name, TrackJob(plate=plate, grid=2, tracker=f"test-{name}", out=str(tmp_path / name)))
+        for name in ("fails-once", "always-fails")
+    ]
+    flaky, broken = run_batch(shots, ShotResources(retries=1))
+    assert flaky.status == "retried" and "attempt 1: RuntimeError: simulated out-of-memory" in flaky.message
+    assert broken.status == "failed" and not broken.input_error and broken.attempts == 2
+    assert broken.message == "RuntimeError: simulated driver crash (after 2 attempts)"
+    assert batch_exit_code([flaky]) == 0 and batch_exit_code([flaky, broken]) == 1
+
+
+def test_submit_to_ray_relays_progress_stops_and_resumes(cluster, tmp_path):
+    plate = batch_support.write_plate(tmp_path / "plate")
+    job = TrackJob(plate=plate, grid=3, tracker="test-slow", out=str(tmp_path / "out"))
+    stop, events = StopToken(), []
+
+    def on_progress(event: dict) -> None:
+        events.append(event)
+        if event.get("stage") == "test-slow" and event["step"] >= 3:
+            stop.request("artist cancelled")
+
+    with pytest.raises(Interrupted, match="artist cancelled"):
+        submit_to_ray(job, on_progress, stop)
+    checkpoint = json.loads((tmp_path / "out" / "work" / batch_support.CHECKPOINT).read_text())
+    assert 3 <= checkpoint["step"] < 30
+    assert {"warning": "no GPU in the Ray cluster; shots run on CPU workers"} in events
+    assert {"stage", "step", "total", "eta"} <= set(events[1]) and "shot" not in events[1]
+
+    folder = submit_to_ray(job, events.append)
+    assert folder == tmp_path / "out"
+    assert load_results(folder).manifest["config"]["tracker"]["resumed_from"] == checkpoint["step"]
