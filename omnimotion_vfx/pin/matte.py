@@ -1,0 +1,45 @@
+"""The holdout matte: where the pinned surface is hidden in a frame, as a soft, anti-aliased matte.
+
+The region's sample points carry the tracker's visibility into the frame. Each point is splatted bilinearly
+(occluded weight and total weight), both are blurred with the same Gaussian (a normalised convolution), and
+their ratio is the share of the surface hidden at each pixel: soft where the occluder's edge crosses the
+samples, and free of holes between samples. The matte is limited to where the graphic lands.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def splat(xy: np.ndarray, values: np.ndarray, plate_size: tuple[int, int]) -> np.ndarray:
+    """Bilinear splat of per-point values [N, C] at plate positions xy [N, 2] into float32 [H, W, C]."""
+    width, height = plate_size
+    channels = values.shape[1]
+    p = np.asarray(xy, np.float64) - 0.5
+    x0, y0 = np.floor(p[:, 0]).astype(np.int64), np.floor(p[:, 1]).astype(np.int64)
+    fx, fy = p[:, 0] - x0, p[:, 1] - y0
+    out = np.zeros((height * width, channels), np.float64)
+    for dx, dy, w in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+        cx, cy = x0 + dx, y0 + dy
+        ok = (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height)
+        flat = cy[ok] * width + cx[ok]
+        for c in range(channels):
+            out[:, c] += np.bincount(flat, weights=w[ok] * values[ok, c], minlength=height * width)
+    return out.reshape(height, width, channels).astype(np.float32)
+
+
+def holdout_matte(xy: np.ndarray, visible: np.ndarray, plate_size: tuple[int, int], spacing_px: float, coverage: np.ndarray) -> np.ndarray:
+    """Share of the surface hidden per pixel, float32 [H, W] in [0, 1], times the graphic's `coverage`.
+
+    xy [N, 2]: where the region's points are in this frame; visible [N]; spacing_px: their spacing here."""
+    if len(xy) == 0:
+        return np.zeros(coverage.shape, np.float32)
+    values = np.stack([np.ones(len(xy)), (~np.asarray(visible, bool)).astype(np.float64)], axis=1)
+    sums = splat(xy, values, plate_size)
+    sigma = max(0.75, 0.6 * spacing_px)
+    blurred = cv2.GaussianBlur(sums, (0, 0), sigma)
+    total, hidden = blurred[..., 0], blurred[..., 1]
+    floor = 0.05 * float(total.max())
+    share = np.where(total > floor, hidden / np.maximum(total, 1e-12), 0.0)
+    return (np.clip(share, 0.0, 1.0) * coverage).astype(np.float32)

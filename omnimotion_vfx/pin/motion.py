@@ -1,0 +1,95 @@
+"""Carry the region's sample points through the clip and fit one homography per frame to them.
+
+Points are tracked with the tracker's one-call contract (`tracks, visible = tracker(queries)`), which
+returns every frame at once: calling `map_points` once per frame would re-run a chained tracker T times.
+The homography is fitted with OpenCV's USAC (MAGSAC++) on visible points only, so points that drifted onto
+an occluder or failed their cycle check are outliers, not errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..progress import StopToken
+from ..trackers import PointTracker
+
+MIN_POINTS = 8
+
+
+@dataclass(frozen=True)
+class RegionTracks:
+    """Sample points of the region at the reference frame and where the tracker puts them in each frame."""
+
+    frames: list[int]
+    ref_xy: np.ndarray  # float64 [N, 2] plate pixels at the reference frame
+    xy: np.ndarray  # float32 [N, F, 2] plate pixels
+    visible: np.ndarray  # bool [N, F]
+
+
+@dataclass(frozen=True)
+class FrameFit:
+    """The region's motion from the reference frame to one frame."""
+
+    homography: np.ndarray  # float64 [3, 3], reference plate pixels -> this frame's plate pixels
+    visible_fraction: float  # share of the region's sample points the tracker sees in this frame
+    inlier_fraction: float  # share of the visible points that agree with the homography
+    held: bool  # too few visible points: the last good fit is held
+
+
+def track_points(
+    tracker: PointTracker, ref_frame: int, ref_xy: np.ndarray, frames: list[int], chunk: int = 20000, stop: StopToken | None = None
+) -> RegionTracks:
+    """Track `ref_xy` from `ref_frame` through `frames`, the tracker's clip frames in order."""
+    n = len(ref_xy)
+    xy = np.zeros((n, len(frames), 2), np.float32)
+    visible = np.zeros((n, len(frames)), bool)
+    for start in range(0, n, chunk):
+        if stop is not None:
+            stop.raise_if_requested("while tracking the pinned region")
+        part = ref_xy[start : start + chunk]
+        queries = np.concatenate([np.full((len(part), 1), ref_frame, np.float64), part], axis=1).astype(np.float32)
+        tracks, vis = tracker(queries)
+        xy[start : start + chunk] = tracks
+        visible[start : start + chunk] = vis
+    return RegionTracks(list(frames), np.asarray(ref_xy, np.float64), xy, visible)
+
+
+def fit_homographies(tracks: RegionTracks, ref_frame: int, threshold_px: float = 1.5) -> dict[int, FrameFit]:
+    """One robust homography per frame (identity at the reference frame); frames with fewer than
+    MIN_POINTS visible points hold the nearest good fit towards the reference frame."""
+    fits: dict[int, FrameFit] = {}
+    ref_index = tracks.frames.index(ref_frame)
+    order = list(range(ref_index, len(tracks.frames))) + list(range(ref_index - 1, -1, -1))
+    for i in order:
+        frame = tracks.frames[i]
+        vis = tracks.visible[:, i]
+        fraction = float(vis.mean())
+        if frame == ref_frame:
+            fits[frame] = FrameFit(np.eye(3), fraction, 1.0, False)
+            continue
+        neighbour = tracks.frames[i - 1] if i > ref_index else tracks.frames[i + 1]
+        fits[frame] = _fit_one(tracks.ref_xy[vis], tracks.xy[vis, i].astype(np.float64), fraction, fits[neighbour], threshold_px)
+    return {f: fits[f] for f in tracks.frames}
+
+
+def _fit_one(src: np.ndarray, dst: np.ndarray, fraction: float, previous: FrameFit, threshold_px: float) -> FrameFit:
+    if len(src) < MIN_POINTS:
+        return FrameFit(previous.homography, fraction, 0.0, True)
+    homography, inliers = cv2.findHomography(src, dst, cv2.USAC_MAGSAC, threshold_px, maxIters=2000, confidence=0.999)
+    if homography is None or inliers is None or inliers.sum() < MIN_POINTS:
+        return FrameFit(previous.homography, fraction, 0.0, True)
+    keep = inliers.ravel().astype(bool)
+    # Least squares on the inliers: MAGSAC's model is already refined, this pins it to all agreeing points.
+    refined, _ = cv2.findHomography(src[keep], dst[keep], 0)
+    if refined is not None:
+        homography = refined
+    return FrameFit(homography / homography[2, 2], fraction, float(keep.mean()), False)
+
+
+def apply_homography(homography: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Map points [N, 2] through a 3x3 homography."""
+    pts = np.asarray(xy, np.float64).reshape(-1, 1, 2)
+    return cv2.perspectiveTransform(pts, np.asarray(homography, np.float64)).reshape(-1, 2)

@@ -1,0 +1,92 @@
+"""Per-frame products of a solved pin: the warped premultiplied graphic, its coverage, the holdout matte
+and the STMap, in plate pixels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .mesh import MeshFollower, vertex_grid
+from .matte import holdout_matte
+from .motion import apply_homography
+from .solve import PinSolve
+from .warp import Box, mesh_inverse_map, planar_inverse_map, render
+
+MODES = ("planar", "mesh")
+
+
+@dataclass
+class PinFrame:
+    """Everything written for one frame (float32, plate size)."""
+
+    rgba: np.ndarray  # [H, W, 4] premultiplied graphic, held out where the surface is hidden
+    holdout: np.ndarray  # [H, W] share of the surface hidden (within the graphic's footprint)
+    coverage: np.ndarray  # [H, W] footprint of the graphic's rectangle
+    stmap: np.ndarray | None  # [H, W, 2] (u, v) normalised graphic position, bottom-left origin
+
+
+class PinRenderer:
+    """Renders frames of a solved pin in `planar` (one homography) or `mesh` (a grid that bends) mode."""
+
+    def __init__(self, solve: PinSolve, mode: str = "planar", supersample: int = 4, mesh_cells: int = 16) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode {mode!r} is not one of {MODES}")
+        self.solve = solve
+        self.mode = mode
+        self.supersample = supersample
+        self.plate_size = solve.placement.plate_size
+        gw, gh = solve.graphic_size
+        self.outline = np.array([[0, 0], [gw, 0], [gw, gh], [0, gh]], np.float64)
+        if mode == "mesh":
+            self.grid_uv = vertex_grid(solve.graphic_size, mesh_cells)
+            ref_vertices = apply_homography(solve.graphic_to_ref, self.grid_uv.reshape(-1, 2)).reshape(self.grid_uv.shape)
+            self.follower = MeshFollower(ref_vertices, solve.tracks)
+            self.sample_uv = apply_homography(np.linalg.inv(solve.graphic_to_ref), solve.tracks.ref_xy)
+
+    def frame(self, frame: int, graphic: np.ndarray, with_stmap: bool = False) -> PinFrame:
+        index = self.solve.frames.index(frame)
+        fit = self.solve.fits[frame]
+        s = self.supersample
+        if self.mode == "planar":
+            to_plate = self.solve.graphic_to_plate(frame)
+            box = Box.around(apply_homography(to_plate, self.outline), self.plate_size)
+            inverse = planar_inverse_map(to_plate, box, s)
+            samples = apply_homography(fit.homography, self.solve.tracks.ref_xy)
+            stmap_map = planar_inverse_map(to_plate, box, 1) if with_stmap else None
+        else:
+            vertices = self.follower.vertices(index, fit)
+            box = Box.around(vertices, self.plate_size)
+            inverse = mesh_inverse_map(vertices, self.grid_uv, box, s)
+            samples = _through_grid(vertices, self.grid_uv, self.sample_uv)
+            stmap_map = mesh_inverse_map(vertices, self.grid_uv, box, 1, grow=2) if with_stmap else None
+        warped, coverage = render(graphic, inverse, box, self.plate_size, s)
+        holdout = holdout_matte(samples, self.solve.tracks.visible[:, index], self.plate_size, self.solve.spacing(frame), coverage)
+        rgba = warped * (1.0 - holdout)[..., None]
+        stmap = self._stmap(stmap_map, box) if stmap_map is not None else None
+        return PinFrame(rgba, holdout, coverage, stmap)
+
+    def _stmap(self, inverse: np.ndarray, box: Box) -> np.ndarray:
+        """(u, v) = (x / W, 1 - y / H) of the graphic position (pixel centres at +0.5): Nuke's STMap layout."""
+        width, height = self.plate_size
+        gw, gh = self.solve.graphic_size
+        out = np.zeros((height, width, 2), np.float32)
+        if box.empty:
+            return out
+        uv = np.stack([inverse[..., 0] / gw, 1.0 - inverse[..., 1] / gh], axis=-1)
+        uv[inverse[..., 0] <= -1.0e5] = 0.0
+        out[box.y0 : box.y1, box.x0 : box.x1] = uv
+        return out
+
+
+def _through_grid(vertices: np.ndarray, grid_uv: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """Bilinear interpolation of vertex positions at graphic positions uv [N, 2] (extrapolated at the border)."""
+    ny, nx = vertices.shape[0] - 1, vertices.shape[1] - 1
+    cell = np.array([grid_uv[0, 1, 0] - grid_uv[0, 0, 0], grid_uv[1, 0, 1] - grid_uv[0, 0, 1]])
+    g = uv / cell
+    i = np.clip(np.floor(g[:, 0]).astype(np.int64), 0, nx - 1)
+    j = np.clip(np.floor(g[:, 1]).astype(np.int64), 0, ny - 1)
+    fx, fy = (g[:, 0] - i)[:, None], (g[:, 1] - j)[:, None]
+    top = vertices[j, i] * (1 - fx) + vertices[j, i + 1] * fx
+    bottom = vertices[j + 1, i] * (1 - fx) + vertices[j + 1, i + 1] * fx
+    return top * (1 - fy) + bottom * fy
