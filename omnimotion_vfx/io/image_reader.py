@@ -13,6 +13,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..errors import InputError
+from .c_stderr import held_c_stderr
 
 
 STRIP_ROWS = 64  # rows decoded per call: the only full-width float buffer besides the frame itself
@@ -51,7 +52,8 @@ def read_info(path: str) -> ImageInfo:
     """Header only: cheap enough to call on every frame of a plate."""
     import OpenImageIO as oiio
 
-    inp = _open(path, oiio)
+    with held_c_stderr():
+        inp = _open(path, oiio)
     try:
         spec = inp.spec()
         return ImageInfo(
@@ -78,6 +80,11 @@ def read_image(path: str, layer: str | None = None, convert: Converter | None = 
     float32 buffer, which is what keeps a long 4K plate streamable (docs/plates.md)."""
     import OpenImageIO as oiio
 
+    with held_c_stderr():
+        return _decode(path, layer, convert, oiio)
+
+
+def _decode(path: str, layer: str | None, convert: Converter | None, oiio) -> DecodedFrame:
     inp = _open(path, oiio)
     try:
         spec = inp.spec()
