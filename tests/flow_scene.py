@@ -18,7 +18,8 @@ def sliding_square_clip(
     frames: int = 6, size: int = 96, bg_step: tuple[int, int] = (2, 1), fg_step: tuple[int, int] = (5, 0),
     square: int = 28, seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(video uint8 [T, H, W, 3], square mask bool [T, H, W]); integer steps keep the GT exact."""
+    """(video uint8 [T, H, W, 3], square mask bool [T, H, W]); integer steps keep the GT exact. The square
+    must not leave through the left or top edge (steps are non-negative in practice)."""
     pad = frames * 8 + 8
     bg = texture(size + 2 * pad, size + 2 * pad, seed)
     fg = texture(square, square, seed + 1)
@@ -28,8 +29,9 @@ def sliding_square_clip(
         ox, oy = pad - bg_step[0] * t, pad - bg_step[1] * t  # content moves by +bg_step per frame
         video[t] = bg[oy:oy + size, ox:ox + size]
         x0, y0 = 10 + fg_step[0] * t, size // 2 - square // 2 + fg_step[1] * t
-        video[t, y0:y0 + square, x0:x0 + square] = fg
-        masks[t, y0:y0 + square, x0:x0 + square] = True
+        x1, y1 = min(x0 + square, size), min(y0 + square, size)  # the square may leave the frame
+        video[t, y0:y1, x0:x1] = fg[: y1 - y0, : x1 - x0]
+        masks[t, y0:y1, x0:x1] = True
     return video, masks
 
 

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +84,7 @@ class FlowCache:
                 if "occluded_reliable" in data:
                     occluded = np.unpackbits(data["occluded_reliable"], count=h * w).reshape(h, w).astype(bool)
                 source = str(data["source"])
-        except (OSError, ValueError, KeyError, EOFError):
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             return None
         if flow.shape != (h, w, 2):
             return None
@@ -106,7 +107,7 @@ class FlowCache:
         try:
             with np.load(path) as data:
                 return SparseMatches(data["i"], data["j"], data["xy_i"], data["xy_j"])
-        except (OSError, ValueError, KeyError, EOFError):
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             return None
 
     def save_sparse(self, sparse: SparseMatches) -> None:

@@ -6,18 +6,22 @@ reaches it and the chain stays inside the frame. The chained flow also warm-star
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
-from .warp import lands_inside, sample_at
+from .warp import lands_inside, targets
 
 
 def compose_chain(links: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """links: (flow float [H, W, 2], valid bool [H, W]) from frame a to b, b to c, ... -> (flow a->end, valid)."""
+    """links: (flow float [H, W, 2], valid bool [H, W]) from frame a to b, b to c, ... -> (flow a->end, valid).
+
+    A link's validity is sampled with nearest-neighbour lookup so a chain never borrows a neighbour's verdict
+    across an occlusion edge by interpolation."""
     flow = links[0][0].astype(np.float32)
-    valid = links[0][1].copy()
+    valid = links[0][1] & lands_inside(flow)
     for link_flow, link_valid in links[1:]:
-        valid &= lands_inside(flow)
-        valid &= sample_at(link_valid.astype(np.float32), flow) > 0.999
-        flow = flow + sample_at(link_flow.astype(np.float32), flow)
-    valid &= lands_inside(flow)
+        where = targets(flow)
+        reached = cv2.remap(link_valid.view(np.uint8), where, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        flow = flow + cv2.remap(link_flow.astype(np.float32), where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        valid &= reached.view(bool) & lands_inside(flow)
     return flow, valid

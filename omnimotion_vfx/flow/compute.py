@@ -23,7 +23,7 @@ from .cache import FlowCache
 from .chaining import compose_chain
 from .config import FlowConfig
 from .correspondences import Correspondences, PairFlow
-from .cycle_consistency import consistent_mask, occluded_reliable_mask
+from .cycle_consistency import consistent_mask, cycle_offset, occluded_reliable_mask
 from .schedule import decompose_gap, pair_schedule, schedule_gaps
 from .sparse_matches import KeypointMatcher, sparse_where_dense_fails
 
@@ -45,9 +45,10 @@ class PairBuilder:
         height = video.shape[1]
         self.gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY).astype(np.float32) for f in video]
         self.cycle = config.px(config.cycle_px, height)
+        self.chain_cycle = config.px(config.chain_cycle_px, height)
         self.occluded = config.px(config.occluded_cycle_px, height)
         self.double = config.px(config.double_cycle_px, height)
-        self.radius = max(2, round(config.px(config.appearance_radius_px, height)))
+        self.radius = max(3, round(config.px(config.appearance_radius_px, height)))  # 7x7 at least: smaller patches correlate by chance
 
     def chain(self, pairs: dict[tuple[int, int], PairFlow], i: int, j: int) -> tuple[np.ndarray, np.ndarray]:
         """The chained flow i -> j through shorter scheduled pairs (already fused and filtered)."""
@@ -67,18 +68,28 @@ class PairBuilder:
         warm = self.config.warm_start and chained
         d_ij = self.backend(i, j, c_ij[0] if warm else None)
         d_ji = self.backend(j, i, c_ji[0] if warm else None)
+        if c_ij is not None and self.config.chain:
+            c_ij, c_ji = self._consistent_chains(c_ij, c_ji)
         return self._fuse(i, j, d_ij, d_ji, c_ij), self._fuse(j, i, d_ji, d_ij, c_ji)
+
+    def _consistent_chains(self, c_ij: tuple[np.ndarray, np.ndarray], c_ji: tuple[np.ndarray, np.ndarray]) -> tuple:
+        """Chains also get the forward-backward check: drift that every link hid shows up as a cycle error."""
+        (f_ij, v_ij), (f_ji, v_ji) = c_ij, c_ji
+        v_ij = v_ij & consistent_mask(f_ij, cycle_offset(f_ij, f_ji), self.chain_cycle)
+        v_ji = v_ji & consistent_mask(f_ji, cycle_offset(f_ji, f_ij), self.chain_cycle)
+        return (f_ij, v_ij), (f_ji, v_ji)
 
     def _fuse(self, i: int, j: int, d_ij: np.ndarray, d_ji: np.ndarray, chain: tuple[np.ndarray, np.ndarray] | None) -> PairFlow:
         """Direct where consistent (and appearance-consistent from appearance_min_gap on); elsewhere the chain
         where it survived and its appearance agrees; the raw direct flow under invalid pixels."""
         gap = abs(j - i)
-        valid = consistent_mask(d_ij, d_ji, self.cycle)
+        back = cycle_offset(d_ij, d_ji)
+        valid = consistent_mask(d_ij, back, self.cycle)
         if gap >= self.config.appearance_min_gap:
             valid &= self._looks_alike(i, j, d_ij)
         occluded = None
         if gap <= self.config.occluded_max_gap:
-            occluded = occluded_reliable_mask(d_ij, d_ji, self.occluded, self.double) & ~valid
+            occluded = occluded_reliable_mask(d_ij, back, self.occluded, self.double) & ~valid
         flow, source = d_ij, "direct"
         if self.config.chain and chain is not None:
             c_flow, c_valid = chain

@@ -30,8 +30,9 @@ class FlowConfig:
     double_cycle_px: float = 3.0  # ... and passes the forward-backward-forward cycle
     occluded_max_gap: int = 2  # reliable-occluded masks for gaps up to this
     chain: bool = True  # chained matches where direct flow fails
+    chain_cycle_px: float = 6.0  # forward-backward error of the two chains (drift every link hid)
     appearance_min_gap: int = 3  # direct matches from this gap on need appearance agreement
-    appearance_radius_px: float = 4.0  # patch half-size for the normalised cross-correlation
+    appearance_radius_px: float = 6.0  # patch half-size (at 480 lines, at least 3) for the cross-correlation
     appearance_min_ncc: float = 0.5
     sparse: bool = True  # SIFT/ORB long-range matches where dense flow fails
     sparse_detector: str = "sift"  # sift | orb

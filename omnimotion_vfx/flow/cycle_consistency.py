@@ -13,22 +13,23 @@ import numpy as np
 from .warp import lands_inside, sample_at
 
 
-def cycle_error(f_ij: np.ndarray, f_ji: np.ndarray) -> np.ndarray:
-    """float32 [H, W]: |x - back(forward(x))| in pixels."""
-    return np.linalg.norm(f_ij + sample_at(f_ji, f_ij), axis=2)
+def _length_squared(v: np.ndarray) -> np.ndarray:
+    return v[..., 0] * v[..., 0] + v[..., 1] * v[..., 1]
 
 
-def consistent_mask(f_ij: np.ndarray, f_ji: np.ndarray, threshold: float) -> np.ndarray:
-    return (cycle_error(f_ij, f_ji) < threshold) & lands_inside(f_ij)
+def cycle_offset(f_ij: np.ndarray, f_ji: np.ndarray) -> np.ndarray:
+    """float32 [H, W, 2]: where forward-then-backward lands, relative to the start (zero when consistent)."""
+    return f_ij + sample_at(f_ji, f_ij)
 
 
-def occluded_reliable_mask(
-    f_ij: np.ndarray, f_ji: np.ndarray, occluded_threshold: float, double_threshold: float
-) -> np.ndarray:
+def consistent_mask(f_ij: np.ndarray, back: np.ndarray, threshold: float) -> np.ndarray:
+    """back: cycle_offset(f_ij, f_ji)."""
+    return (_length_squared(back) < threshold * threshold) & lands_inside(f_ij)
+
+
+def occluded_reliable_mask(f_ij: np.ndarray, back: np.ndarray, occluded_threshold: float, double_threshold: float) -> np.ndarray:
     """bool [H, W]: pixels whose single cycle fails but whose double cycle closes (see module docstring)."""
-    back = f_ij + sample_at(f_ji, f_ij)  # offset x -> x' (forward then backward)
     again = back + sample_at(f_ij, back)  # offset x -> y' (forward, backward, forward)
-    single = np.linalg.norm(back, axis=2)
-    double = np.linalg.norm(again - f_ij, axis=2)
-    inside = lands_inside(f_ij) & lands_inside(back) & lands_inside(again)
-    return (single > occluded_threshold) & (double < double_threshold) & inside
+    single = _length_squared(back) > occluded_threshold * occluded_threshold
+    double = _length_squared(again - f_ij) < double_threshold * double_threshold
+    return single & double & lands_inside(f_ij) & lands_inside(back) & lands_inside(again)

@@ -13,27 +13,29 @@ import numpy as np
 
 
 @lru_cache(maxsize=4)
-def pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    gx, gy = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-    gx.setflags(write=False)
-    gy.setflags(write=False)
-    return gx, gy
+def pixel_grid(height: int, width: int) -> np.ndarray:
+    """float32 [H, W, 2] (x, y) of every pixel: a two-channel remap map once a flow is added."""
+    grid = np.dstack(np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32)))
+    grid.setflags(write=False)
+    return grid
+
+
+def targets(flow: np.ndarray) -> np.ndarray:
+    """float32 [H, W, 2]: each pixel's flow target on the whole-pixel grid (a cv2.remap map)."""
+    return pixel_grid(*flow.shape[:2]) + flow.astype(np.float32, copy=False)
 
 
 def sample_at(field: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """field [H, W] or [H, W, C] (float32) sampled bilinearly at each pixel's flow target, border replicated."""
-    h, w = flow.shape[:2]
-    gx, gy = pixel_grid(h, w)
-    return cv2.remap(field, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.remap(field, targets(flow), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def lands_inside(flow: np.ndarray) -> np.ndarray:
     """bool [H, W]: the flow target of each pixel centre lies in the image [0, W] x [0, H]."""
     h, w = flow.shape[:2]
-    gx, gy = pixel_grid(h, w)
-    x = gx + 0.5 + flow[..., 0]
-    y = gy + 0.5 + flow[..., 1]
-    return (x >= 0) & (x <= w) & (y >= 0) & (y <= h)
+    target = targets(flow)
+    x, y = target[..., 0], target[..., 1]
+    return (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
 
 
 def sample_points(field: np.ndarray, xy: np.ndarray) -> np.ndarray:
