@@ -230,3 +230,13 @@ def test_cli_export_errors_are_one_line(results, tmp_path):
     assert bad.exit_code == 2 and "needs one region" in bad.output and "Traceback" not in bad.output
     missing = CliRunner().invoke(main, ["export", str(tmp_path / "nowhere"), "--format", "nuke"])
     assert missing.exit_code == 2 and "not found" in missing.output
+
+
+def test_exporters_never_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, omnimotion_vfx.exporters, omnimotion_vfx.exporters.qc_overlay, omnivfx_cli.export_cmd; "
+            "print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

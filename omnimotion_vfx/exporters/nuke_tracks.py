@@ -55,8 +55,6 @@ def tracker4_node(results: TrackResults, node_name: str = "OmniVFX_Tracker") -> 
     first = int(frames[0])
     rows = []
     for name, xy, visible in zip(results.names, nuke_xy, results.visible):
-        if not visible.any():
-            visible = np.zeros_like(visible)  # a never-visible point keeps an empty (still valid) curve
         row = [
             f"{{curve K x{first} 1}}",
             _quote(name),

@@ -28,7 +28,18 @@ class ExportOptions:
     qc_image_format: str = "png"
 
 
-Writer = Callable[[TrackResults, ExportOptions, "MapPoints | None", ProgressReporter, "StopToken | None"], list[Path]]
+@dataclass
+class ExportJob:
+    """What one writer needs: the tracks, the options and, for dense formats, the tracker's map_points."""
+
+    results: TrackResults
+    options: ExportOptions
+    map_points: MapPoints | None
+    progress: ProgressReporter
+    stop: StopToken | None
+
+
+Writer = Callable[[ExportJob], list[Path]]
 
 
 def _reference(results: TrackResults, options: ExportOptions) -> int:
@@ -37,56 +48,70 @@ def _reference(results: TrackResults, options: ExportOptions) -> int:
     return frame
 
 
-def _nuke(r, o, m, p, s):
-    return [nuke_tracks.write_tracker4(r, o.out / "nuke" / "tracks.nk")]
+def _nuke(job: ExportJob) -> list[Path]:
+    return [nuke_tracks.write_tracker4(job.results, job.options.out / "nuke" / "tracks.nk")]
 
 
-def _cornerpin(r, o, m, p, s):
-    return [nuke_tracks.write_cornerpin(r, o.out / "nuke" / "cornerpin.nk", o.corners, o.reference_frame)]
+def _cornerpin(job: ExportJob) -> list[Path]:
+    o = job.options
+    return [nuke_tracks.write_cornerpin(job.results, o.out / "nuke" / "cornerpin.nk", o.corners, o.reference_frame)]
 
 
-def _nuke_ascii(r, o, m, p, s):
-    return nuke_tracks.write_import_ascii(r, o.out / "nuke" / "ascii")
+def _nuke_ascii(job: ExportJob) -> list[Path]:
+    return nuke_tracks.write_import_ascii(job.results, job.options.out / "nuke" / "ascii")
 
 
-def _threede(r, o, m, p, s):
-    return [text_tracks.write_3de_points(r, o.out / "3de" / "points.txt", o.threede_first_frame)]
+def _threede(job: ExportJob) -> list[Path]:
+    o = job.options
+    return [text_tracks.write_3de_points(job.results, o.out / "3de" / "points.txt", o.threede_first_frame)]
 
 
-def _csv(r, o, m, p, s):
-    return [text_tracks.write_csv(r, o.out / "tracks.csv")]
+def _csv(job: ExportJob) -> list[Path]:
+    return [text_tracks.write_csv(job.results, job.options.out / "tracks.csv")]
 
 
-def _json(r, o, m, p, s):
-    return [text_tracks.write_json(r, o.out / "tracks.json")]
+def _json(job: ExportJob) -> list[Path]:
+    return [text_tracks.write_json(job.results, job.options.out / "tracks.json")]
 
 
-def _blender(r, o, m, p, s):
-    return [blender_script.write_blender_script(r, o.out / "blender" / "tracks.py", _first_file(r))]
+def _blender(job: ExportJob) -> list[Path]:
+    path = job.options.out / "blender" / "tracks.py"
+    return [blender_script.write_blender_script(job.results, path, _first_file(job.results))]
 
 
-def _mattes(r, o, m, p, s):
+def _mattes(job: ExportJob) -> list[Path]:
+    r, o = job.results, job.options
     size = plate_size(r)
     coverage = (mattes.polygon_coverage(mattes.parse_polygon(o.region_polygon), size) if o.region_polygon
                 else mattes.mask_coverage(o.region_mask, size))
     folder = o.out / "mattes"
     written = [text_tracks.write_visibility_table(r, folder / "visibility.csv")]
-    return written + mattes.write_mattes(m, _frames(r), _reference(r, o), coverage, folder, samples=o.matte_samples,
-                                         half=o.half, compression=o.compression, progress=p, stop=s)
+    return written + mattes.write_mattes(
+        job.map_points, _frames(r), _reference(r, o), coverage, folder, samples=o.matte_samples, half=o.half,
+        compression=o.compression, progress=job.progress, stop=job.stop,
+    )
 
 
-def _motion(r, o, m, p, s):
-    return dense_maps.write_motion_vectors(m, _frames(r), plate_size(r), o.out / "motion", half=o.half,
-                                           compression=o.compression, progress=p, stop=s)
+def _motion(job: ExportJob) -> list[Path]:
+    r, o = job.results, job.options
+    return dense_maps.write_motion_vectors(
+        job.map_points, _frames(r), plate_size(r), o.out / "motion", half=o.half, compression=o.compression,
+        progress=job.progress, stop=job.stop,
+    )
 
 
-def _stmap(r, o, m, p, s):
-    return dense_maps.write_stmaps(m, _frames(r), _reference(r, o), plate_size(r), o.out / "stmap",
-                                   compression=o.compression, progress=p, stop=s)
+def _stmap(job: ExportJob) -> list[Path]:
+    r, o = job.results, job.options
+    return dense_maps.write_stmaps(
+        job.map_points, _frames(r), _reference(r, o), plate_size(r), o.out / "stmap", compression=o.compression,
+        progress=job.progress, stop=job.stop,
+    )
 
 
-def _qc(r, o, m, p, s):
-    return qc_overlay.write_qc(r, o.out / "qc", image_format=o.qc_image_format, progress=p, stop=s)
+def _qc(job: ExportJob) -> list[Path]:
+    o = job.options
+    return qc_overlay.write_qc(job.results, o.out / "qc", image_format=o.qc_image_format, progress=job.progress,
+                               stop=job.stop)
 
 
 def _frames(results: TrackResults) -> list[int]:
@@ -148,4 +173,5 @@ def export_results(
     need_dense = [f for f in formats if f in DENSE_FORMATS]
     if need_dense and map_points is None:
         raise InputError(f"{', '.join(need_dense)} need the fitted tracker; export them with `omnivfx export`")
-    return {name: FORMATS[name](results, options, map_points, progress, stop) for name in formats}
+    job = ExportJob(results, options, map_points, progress, stop)
+    return {name: FORMATS[name](job) for name in formats}
