@@ -33,7 +33,8 @@ def rss_kib(pid: int) -> int:
 class DaemonProcess:
     """`omnivfx serve` in a subprocess; `stop()` sends SIGTERM and returns the exit code."""
 
-    def __init__(self, jobs_dir: Path, *extra: str, port: int | None = None) -> None:
+    def __init__(self, jobs_dir: Path, *extra: str, port: int | None = None, client_args: dict | None = None) -> None:
+        self.client_args = client_args or {}
         self.endpoint = f"tcp://127.0.0.1:{port or free_port()}"
         self.jobs_dir = jobs_dir
         self.log_path = jobs_dir.parent / f"serve-{self.endpoint.rsplit(':', 1)[1]}.log"
@@ -44,12 +45,12 @@ class DaemonProcess:
         )
         self.pid = self.process.pid
 
-    def wait_ready(self, client_args: dict | None = None, timeout: float = 20.0) -> "DaemonProcess":
+    def wait_ready(self, timeout: float = 20.0) -> "DaemonProcess":
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"daemon exited early:\n{self.log()}"
             try:
-                with Client(self.endpoint, timeout=0.5, retries=0, **(client_args or {})) as client:
+                with Client(self.endpoint, timeout=0.5, retries=0, **self.client_args) as client:
                     client.status()
                 return self
             except DaemonUnavailable:
@@ -61,7 +62,8 @@ class DaemonProcess:
         return Client(self.endpoint, **kwargs)
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:

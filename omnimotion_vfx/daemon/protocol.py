@@ -113,7 +113,8 @@ def decode(frames: Sequence[Any], max_bytes: int | None = None) -> Message:
     if max_bytes is not None:
         total = sum(b.nbytes for b in buffers)
         if total > max_bytes:
-            raise ProtocolError(ErrorCode.TOO_LARGE, f"message of {total} bytes exceeds this daemon's limit of {max_bytes}")
+            raise ProtocolError(ErrorCode.TOO_LARGE, f"message of {total} bytes exceeds this daemon's limit of {max_bytes}",
+                                _request_id_if_readable(buffers[0]))
     if buffers[0].nbytes > MAX_HEADER_BYTES:
         raise ProtocolError(ErrorCode.TOO_LARGE, f"header of {buffers[0].nbytes} bytes exceeds {MAX_HEADER_BYTES}")
     header = _unpack_header(buffers[0])
@@ -142,6 +143,17 @@ def decode(frames: Sequence[Any], max_bytes: int | None = None) -> Message:
         names.append(name)
     fields = {k: v for k, v in header.items() if k not in RESERVED_FIELDS}
     return Message(msg_type, request_id, fields, arrays, names)
+
+
+def _request_id_if_readable(buffer: memoryview) -> Any:
+    """The id of a message about to be refused, so the sender can match the refusal to its request."""
+    if buffer.nbytes > MAX_HEADER_BYTES:
+        return None
+    try:
+        request_id = _unpack_header(buffer).get("id")
+    except ProtocolError:
+        return None
+    return request_id if _is_plain_id(request_id) else None
 
 
 def _buffer(frame: Any) -> memoryview:
