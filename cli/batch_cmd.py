@@ -43,9 +43,10 @@ def batch(shot_list, ray_address, num_cpus, gpus_per_shot, cpus_per_shot, retrie
     shots = load_shot_list(shot_list)
     resources = ShotResources(gpus=gpus_per_shot, cpus=cpus_per_shot, retries=retries)
     import_ray()
-    view = JsonLinesBatchView(sys.stdout) if json_progress else TerminalBatchView(len(shots))
+    stdout = sys.stdout
     # Ray prints worker errors and retries on the driver's sys.stdout; keep stdout for our JSON lines.
     with contextlib.redirect_stdout(sys.stderr), ray_session(ray_address, num_cpus):
+        view = JsonLinesBatchView(stdout) if json_progress else TerminalBatchView(len(shots))
         try:
             with stop_on_signals() as stop:
                 reports = run_batch(shots, resources, view, stop)

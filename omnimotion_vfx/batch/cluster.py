@@ -38,6 +38,8 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
     Returns True when this call initialised Ray (the caller then owns the shutdown); a process that already
     initialised Ray (the daemon, a test) keeps its connection. Worker output stays in the Ray logs
     (log_to_driver=False) so that the driver's stdout carries only the JSON progress stream.
+    A local Ray keeps Ray's token authentication (its ports listen on the node's address, and a Ray
+    without auth runs any code sent to it); RAY_AUTH_MODE=disabled in the environment opts out.
     """
     ray = import_ray()
     if ray.is_initialized():
@@ -48,6 +50,11 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
             ray.init(address=address, **quiet)
         else:
             ray.init(num_cpus=num_cpus, include_dashboard=False, **quiet)
+    except ray.exceptions.AuthenticationError as exc:
+        raise InputError(
+            f"the Ray cluster at {address!r} refused this client's token ({exc.message}); put the cluster's token in "
+            "RAY_AUTH_TOKEN or ~/.ray/auth_token (see docs/batch.md)"
+        ) from None
     except ConnectionError as exc:
         raise InputError(
             f"cannot reach a Ray cluster at {address!r} ({' '.join(str(exc).split())[:200]}); start one with "

@@ -8,6 +8,8 @@ from typing import Any, TextIO
 
 from .runner import BatchEvent
 
+SHOT_BAR = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}"  # no rate: events arrive in bursts
+
 
 class JsonLinesBatchView:
     """One JSON object per event and line; every object has a "type": start, progress, warning,
@@ -65,7 +67,8 @@ class TerminalBatchView:
         if shot not in self._bars:
             row = self._free_rows.pop(0) if self._free_rows else self._next_row
             self._next_row = max(self._next_row, row + 1)
-            bar = self._tqdm(total=0, desc=shot, file=self._stream, position=row, leave=False, dynamic_ncols=True)
+            bar = self._tqdm(total=0, desc=shot, file=self._stream, position=row, leave=False, dynamic_ncols=True,
+                             bar_format=SHOT_BAR)
             self._bars[shot] = (bar, row)
         return self._bars[shot][0]
 
