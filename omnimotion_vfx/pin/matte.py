@@ -3,7 +3,7 @@
 The region's sample points carry the tracker's visibility into the frame. Each point is splatted bilinearly
 (occluded weight and total weight), both are blurred with the same Gaussian (a normalised convolution), and
 their ratio is the share of the surface hidden at each pixel: soft where the occluder's edge crosses the
-samples, and free of holes between samples. The matte is limited to where the graphic lands.
+samples, and free of holes between samples.
 """
 
 from __future__ import annotations
@@ -29,12 +29,14 @@ def splat(xy: np.ndarray, values: np.ndarray, plate_size: tuple[int, int]) -> np
     return out.reshape(height, width, channels).astype(np.float32)
 
 
-def holdout_matte(xy: np.ndarray, visible: np.ndarray, plate_size: tuple[int, int], spacing_px: float, coverage: np.ndarray) -> np.ndarray:
-    """Share of the surface hidden per pixel, float32 [H, W] in [0, 1], times the graphic's `coverage`.
+def hidden_share(xy: np.ndarray, visible: np.ndarray, plate_size: tuple[int, int], spacing_px: float) -> np.ndarray:
+    """Share of the surface hidden per pixel, float32 [H, W] in [0, 1] (0 where no point lands nearby).
 
-    xy [N, 2]: where the region's points are in this frame; visible [N]; spacing_px: their spacing here."""
+    xy [N, 2]: where the region's points are in this frame; visible [N]; spacing_px: their spacing here.
+    The graphic is multiplied by (1 - share); the holdout matte written out is share x the graphic's coverage."""
+    width, height = plate_size
     if len(xy) == 0:
-        return np.zeros(coverage.shape, np.float32)
+        return np.zeros((height, width), np.float32)
     values = np.stack([np.ones(len(xy)), (~np.asarray(visible, bool)).astype(np.float64)], axis=1)
     sums = splat(xy, values, plate_size)
     sigma = max(0.75, 0.6 * spacing_px)
@@ -42,4 +44,4 @@ def holdout_matte(xy: np.ndarray, visible: np.ndarray, plate_size: tuple[int, in
     total, hidden = blurred[..., 0], blurred[..., 1]
     floor = 0.05 * float(total.max())
     share = np.where(total > floor, hidden / np.maximum(total, 1e-12), 0.0)
-    return (np.clip(share, 0.0, 1.0) * coverage).astype(np.float32)
+    return np.clip(share, 0.0, 1.0).astype(np.float32)

@@ -113,8 +113,8 @@ class PlateFrames:
 
         if self.plate.sequence.is_video:
             return srgb_decode(self.plate.read(index))
-        pixels, scene_linear = read_image(self.plate.sequence.paths[index], self.plate.layer)
-        return pixels if scene_linear else srgb_decode(pixels)
+        decoded = read_image(self.plate.sequence.paths[index], self.plate.layer)
+        return decoded.pixels if decoded.scene_linear else srgb_decode(decoded.pixels)
 
 
 def mask_in_graphic(solve: PinSolve) -> np.ndarray | None:

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
+from .warp import Box
 
 
 @dataclass(frozen=True)
@@ -71,15 +72,21 @@ def make_placement(
     return PinPlacement(int(ref_frame), corners, region, mask)
 
 
-def quad_coverage(corners: np.ndarray, plate_size: tuple[int, int], subpixel_bits: int = 4) -> np.ndarray:
-    """Anti-aliased coverage of a quad as float32 [H, W] (OpenCV rasterises it with sub-pixel vertices)."""
+def quad_coverage(corners: np.ndarray, plate_size: tuple[int, int], supersample: int = 4) -> np.ndarray:
+    """Share of each plate pixel inside a quad, float32 [H, W]: filled at `supersample` x resolution over the
+    quad's bounding box, then box-filtered (OpenCV's LINE_AA fill bleeds about half a pixel outwards)."""
     width, height = plate_size
-    out = np.zeros((height, width), np.uint8)
-    shift = 1 << subpixel_bits
-    # OpenCV puts pixel centres at integer coordinates, the internal convention at +0.5.
-    pts = np.round((corners - 0.5) * shift).astype(np.int32)
-    cv2.fillPoly(out, [pts], 255, lineType=cv2.LINE_AA, shift=subpixel_bits)
-    return out.astype(np.float32) / 255.0
+    out = np.zeros((height, width), np.float32)
+    box = Box.around(corners, plate_size, pad=1)
+    if box.empty:
+        return out
+    canvas = np.zeros(((box.y1 - box.y0) * supersample, (box.x1 - box.x0) * supersample), np.uint8)
+    shift = 4  # OpenCV puts pixel centres at integer coordinates, the internal convention at +0.5
+    pts = np.round(((corners - (box.x0, box.y0)) * supersample - 0.5) * (1 << shift)).astype(np.int32)
+    cv2.fillPoly(canvas, [pts], 255, lineType=cv2.LINE_8, shift=shift)
+    small = cv2.resize(canvas.astype(np.float32) / 255.0, (box.x1 - box.x0, box.y1 - box.y0), interpolation=cv2.INTER_AREA)
+    out[box.y0 : box.y1, box.x0 : box.x1] = small
+    return out
 
 
 def sample_region(region: np.ndarray, max_points: int) -> tuple[np.ndarray, float]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .mesh import MeshFollower, vertex_grid
-from .matte import holdout_matte
+from .matte import hidden_share
 from .motion import apply_homography
 from .solve import PinSolve
 from .warp import Box, mesh_inverse_map, planar_inverse_map, render
@@ -61,8 +61,9 @@ class PinRenderer:
             samples = _through_grid(vertices, self.grid_uv, self.sample_uv)
             stmap_map = mesh_inverse_map(vertices, self.grid_uv, box, 1, grow=2) if with_stmap else None
         warped, coverage = render(graphic, inverse, box, self.plate_size, s)
-        holdout = holdout_matte(samples, self.solve.tracks.visible[:, index], self.plate_size, self.solve.spacing(frame), coverage)
-        rgba = warped * (1.0 - holdout)[..., None]
+        share = hidden_share(samples, self.solve.tracks.visible[:, index], self.plate_size, self.solve.spacing(frame))
+        rgba = warped * (1.0 - share)[..., None]
+        holdout = share * coverage
         stmap = self._stmap(stmap_map, box) if stmap_map is not None else None
         return PinFrame(rgba, holdout, coverage, stmap)
 

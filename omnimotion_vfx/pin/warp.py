@@ -66,8 +66,10 @@ def mesh_inverse_map(vertices: np.ndarray, grid_uv: np.ndarray, box: Box, supers
     """Graphic positions float32 [h, w, 2] of the box's pixel centres through a triangle mesh.
 
     vertices [ny+1, nx+1, 2] plate pixels and grid_uv (same shape) graphic pixels. Each pixel takes the affine
-    map of the triangle OpenCV rasterises it into; `grow` > 0 extends the outer triangles by that many pixels
-    (for STMaps, whose edge pixels must extrapolate instead of jumping to nothing)."""
+    map of the triangle OpenCV rasterises it into. A pixel that no triangle's fill claims (along the outline,
+    or on an edge between triangles) takes a neighbouring triangle's map, `grow` pixels wide (more for STMaps,
+    whose edge pixels must extrapolate instead of jumping to nothing); the outline stays exact because
+    `render` cuts at the graphic's rectangle in graphic coordinates."""
     tri_xy, tri_uv = _triangles(vertices), _triangles(grid_uv)
     h, w = (box.y1 - box.y0) * supersample, (box.x1 - box.x0) * supersample
     # Plate -> box index space, where OpenCV puts pixel centres at integers.
@@ -77,9 +79,9 @@ def mesh_inverse_map(vertices: np.ndarray, grid_uv: np.ndarray, box: Box, supers
     ids = np.zeros((h, w), np.int32)
     for index, tri in enumerate(pts):
         cv2.fillConvexPoly(ids, tri, index + 1, lineType=cv2.LINE_8, shift=shift)
-    if grow > 0:
-        kernel = np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)
-        ids = np.where(ids > 0, ids, cv2.dilate(ids.astype(np.float32), kernel).astype(np.int32))
+    grow = max(1, grow)
+    kernel = np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)
+    ids = np.where(ids > 0, ids, cv2.dilate(ids.astype(np.float32), kernel).astype(np.int32))
     affine = _affines(tri_xy, tri_uv)  # [K+1, 3, 2]; row 0 maps to OUTSIDE
     x, y = box.pixel_centres(supersample)
     coeff = affine[ids]
