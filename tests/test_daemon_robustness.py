@@ -98,7 +98,12 @@ def test_daemon_killed_then_restarted_finds_results_and_resumes_the_interrupted_
     with DaemonProcess(tmp_path / "jobs", port=port) as restarted, restarted.client() as client:
         jobs = {job["job_id"]: job for job in client.list_jobs()}
         assert jobs[finished]["state"] == "done" and jobs[finished]["results_dir"] == str(tmp_path / "done")
-        assert client.fetch_result(finished).tracks.shape == (4, 3, 2)
+        fetched = client.fetch_result(finished)
+        assert fetched.tracks.shape == (4, 3, 2)
+        assert client.status()["fitted_in_memory"] == []
+        refitted = client.query_points(finished, fetched.query_points)  # reloaded from its plate and caches
+        assert np.allclose(refitted.tracks, fetched.tracks, atol=1e-4)
+        assert client.status()["fitted_in_memory"] == [finished]
         assert jobs[running]["state"] == "interrupted" and jobs[running]["resumable"]
         with pytest.raises(DaemonError) as caught:
             client.wait(running)
