@@ -80,25 +80,30 @@ class PairBuilder:
         return (f_ij, v_ij), (f_ji, v_ji)
 
     def _fuse(self, i: int, j: int, d_ij: np.ndarray, d_ji: np.ndarray, chain: tuple[np.ndarray, np.ndarray] | None) -> PairFlow:
-        """Direct where consistent (and appearance-consistent from appearance_min_gap on); elsewhere the chain
-        where it survived and its appearance agrees; the raw direct flow under invalid pixels."""
+        """Direct where consistent; elsewhere the chain where it survived; the raw direct flow under invalid
+        pixels. One appearance check on that fused flow covers both the direct matches from
+        appearance_min_gap on and every chained match (half the cost of checking the two flows apart)."""
         gap = abs(j - i)
         back = cycle_offset(d_ij, d_ji)
-        valid = consistent_mask(d_ij, back, self.cycle)
-        if gap >= self.config.appearance_min_gap:
-            valid &= self._looks_alike(i, j, d_ij)
+        direct = consistent_mask(d_ij, back, self.cycle)
         occluded = None
         if gap <= self.config.occluded_max_gap:
-            occluded = occluded_reliable_mask(d_ij, back, self.occluded, self.double) & ~valid
-        flow, source = d_ij, "direct"
+            occluded = occluded_reliable_mask(d_ij, back, self.occluded, self.double) & ~direct
+        flow = d_ij
+        use_chain = np.zeros_like(direct)
         if self.config.chain and chain is not None:
-            c_flow, c_valid = chain
-            use_chain = c_valid & ~valid
-            use_chain &= self._looks_alike(i, j, c_flow)
+            use_chain = chain[1] & ~direct
             if use_chain.any():
-                flow = np.where(use_chain[..., None], c_flow, d_ij)
-                valid = valid | use_chain
-                source = "direct+chained" if (valid & ~use_chain).any() else "chained"
+                flow = np.where(use_chain[..., None], chain[0], d_ij)
+        if gap >= self.config.appearance_min_gap or use_chain.any():
+            alike = self._looks_alike(i, j, flow)
+            use_chain &= alike
+            if gap >= self.config.appearance_min_gap:
+                direct &= alike
+        valid = direct | use_chain
+        source = "direct"
+        if use_chain.any():
+            source = "direct+chained" if direct.any() else "chained"
         return PairFlow(i, j, flow.astype(np.float16), valid, occluded, source)
 
     def _looks_alike(self, i: int, j: int, flow: np.ndarray) -> np.ndarray:
