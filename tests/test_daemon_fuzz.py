@@ -9,7 +9,7 @@ import numpy as np
 import zmq
 
 from daemon_support import DaemonProcess, rss_kib
-from omnimotion_vfx.daemon.protocol import PROTOCOL_VERSION, decode, encode
+from omnimotion_vfx.daemon.protocol import decode, encode
 
 MAX_MB = 4
 TYPES = ["ping", "status", "list_jobs", "watch", "cancel", "resume", "fetch_result", "query_points", "submit", "bogus"]

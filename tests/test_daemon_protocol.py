@@ -83,3 +83,12 @@ def test_client_imports_neither_torch_nor_numpy():
     code = "import sys, omnimotion_vfx.client; print(sorted(m for m in ('torch', 'numpy', 'cv2') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_every_error_code_is_documented():
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[1] / "docs" / "protocol.md").read_text()
+    assert "version 1" in doc.splitlines()[0] and PROTOCOL_VERSION == 1
+    missing = [code for code in ErrorCode.ALL if f"| `{code}` |" not in doc]
+    assert not missing, f"docs/protocol.md lacks error codes {missing}"
