@@ -1,7 +1,7 @@
 """Named benchmark suites: each clip is a seed plus scene parameters, so a suite is rebuilt bit-for-bit anywhere.
 
 - `tiny`: 3 small clips for tests (seconds).
-- `standard`: 10 clips of 24-64 frames at 256x256 and 480x270 with camera motion, object motion and
+- `standard`: 10 clips of 24-56 frames at 256x256 and 480x270 with camera motion, object motion and
   occlusions; the baseline table of docs/evaluation.md comes from it.
 - `long`: 3 clips of 100-200 frames where chained flow drifts and points leave and come back.
 """
@@ -32,7 +32,7 @@ _STANDARD_256 = [
     ("crossing", SceneParams(seed=102, frames=32, objects=3, camera_speed=2.0, object_speed=3.5)),
     ("spin-zoom", SceneParams(seed=103, frames=40, objects=3, camera_roll=12.0, camera_zoom=0.25, object_spin=3.0)),
     ("fast", SceneParams(seed=104, frames=48, objects=4, camera_speed=4.0, object_speed=5.0, photometric=True)),
-    ("busy", SceneParams(seed=105, frames=64, objects=4, camera_speed=2.5, object_speed=3.0, photometric=True)),
+    ("busy", SceneParams(seed=105, frames=56, objects=4, camera_speed=2.5, object_speed=3.0, photometric=True)),
 ]
 
 SUITES: dict[str, list[ClipSpec]] = {

@@ -208,16 +208,19 @@ class PointSet:
     layers: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
-def sample_points(scene: Scene, count: int, seed: int, edge_margin: float = 1.5, background_keep: float = 0.2) -> PointSet:
+def sample_points(scene: Scene, count: int, seed: int, edge_margin: float = 1.5, background_keep: float = 0.2,
+                  frame: int | None = None) -> PointSet:
     """`count` ground-truth trajectories through random points of random frames, as annotators would pick them:
     away from layer boundaries (an edge pixel's layer is ambiguous) and from the image border, and with only
-    `background_keep` of background candidates kept so moving objects get a fair share of the points."""
+    `background_keep` of background candidates kept so moving objects get a fair share of the points. `frame`
+    fixes the query frame (0-based) instead of drawing one per point."""
     rng = np.random.default_rng([scene.params.seed, seed, 2])
     width, height = scene.size
     picked: list[np.ndarray] = []
     while sum(len(c) for c in picked) < count:
         n = 4 * count
-        cand = np.column_stack([rng.integers(0, scene.frames, n), rng.uniform(4, width - 4, n), rng.uniform(4, height - 4, n)])
+        frames = rng.integers(0, scene.frames, n) if frame is None else np.full(n, frame)
+        cand = np.column_stack([frames, rng.uniform(4, width - 4, n), rng.uniform(4, height - 4, n)])
         layer = query_layers(scene, cand)
         clean = (layer > 0) | (rng.uniform(0, 1, n) < background_keep)
         for dx, dy in ((edge_margin, 0), (-edge_margin, 0), (0, edge_margin), (0, -edge_margin)):
