@@ -30,7 +30,7 @@ class Outgoing:
 class Outbox:
     def __init__(self, context: zmq.Context, address: str) -> None:
         self._context = context
-        self._address = address
+        self.address = address
         self._queue: queue.SimpleQueue[Outgoing] = queue.SimpleQueue()
         self._local = threading.local()
         self._sockets: list[zmq.Socket] = []
@@ -42,7 +42,7 @@ class Outbox:
         if sock is None:
             sock = self._context.socket(zmq.PUSH)
             sock.setsockopt(zmq.LINGER, 0)
-            sock.connect(self._address)
+            sock.connect(self.address)
             self._local.socket = sock
             with self._lock:
                 self._sockets.append(sock)

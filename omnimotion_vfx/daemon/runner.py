@@ -19,6 +19,7 @@ from typing import Any, Callable
 from ..errors import InputError, Interrupted
 from ..progress import CallbackProgress, NullProgress, StopToken
 from ..results.folder import TrackResults, load_results, write_results
+from ..track_job import TrackJob, fit_job
 from .fitted_cache import FittedCache
 from .inline_plate import write_inline_plate
 from .job_store import CANCELLED, DONE, FAILED, INTERRUPTED, PREPARING, QUEUED, RUNNING, JobRecord, JobStore
@@ -140,8 +141,6 @@ class JobRunner:
                     self._stops.pop(job_id, None)
 
     def _run(self, record: JobRecord, stop: StopToken) -> None:
-        from ..track_job import TrackJob, fit_job
-
         job_id = record.job_id
 
         def forward(event: dict[str, Any]) -> None:
@@ -214,8 +213,6 @@ class JobRunner:
         self.outbox.put(result_message(identity, job_id, request_id, load_results(record.results_dir), record.results_dir))
 
     def _query(self, identity: bytes, request_id: Any, job_id: str, points: Any) -> None:
-        from ..track_job import TrackJob, fit_job
-
         fitted = self.cache.get(job_id)
         if fitted is None:
             record = self.store.get(job_id)

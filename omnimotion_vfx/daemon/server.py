@@ -22,6 +22,7 @@ import zmq
 
 from .. import __version__
 from ..errors import InputError
+from ..track_job import DEFAULT_TRACKER, TrackJob
 from .fitted_cache import FittedCache
 from .inline_plate import check_inline_frames
 from .job_store import ACTIVE_STATES, DONE, PREPARING, QUEUED, RESUMABLE_STATES, JobRecord, JobStore
@@ -91,7 +92,7 @@ class Daemon:
         """Serve until `stop` is set (SIGTERM/SIGINT), then checkpoint running jobs and close."""
         router = self._open_router()
         wake = self.context.socket(zmq.PULL)
-        wake.bind(self.outbox._address)
+        wake.bind(self.outbox.address)
         self.runner.start()
         poller = zmq.Poller()
         poller.register(router, zmq.POLLIN)
@@ -135,6 +136,8 @@ class Daemon:
             router.bind(endpoint)
         except zmq.ZMQError as exc:
             router.close(linger=0)
+            if self._authenticator is not None:
+                self._authenticator.stop()
             raise InputError(f"cannot listen on {endpoint}: {exc}; is another daemon running there?") from None
         finally:
             if old_umask is not None:
@@ -292,8 +295,6 @@ class Daemon:
 
     def _job_spec(self, message: Message) -> dict[str, Any]:
         """Check the `job` map field by field, so a bad submit is refused now and not by a worker later."""
-        from ..track_job import DEFAULT_TRACKER, TrackJob
-
         job = message.fields.get("job")
         if not isinstance(job, dict):
             raise ProtocolError(ErrorCode.BAD_REQUEST, "submit needs a 'job' map of TrackJob fields", message.id)
