@@ -30,7 +30,7 @@ Exit codes: 0 done (or queued without --watch), 1 daemon unreachable/internal, 2
 @click.option("--tracker", help="Tracker name (the daemon's default when omitted).")
 @click.option("--preset", default="default", show_default=True, help="Engine preset.")
 @click.option("--watch", is_flag=True, help="Stream progress, wait for the result and make sure the results folder exists here.")
-@click.option("--json-progress", is_flag=True, help="With --watch: progress as one JSON object per line on stdout.")
+@click.option("--json-progress", is_flag=True, help='With --watch: progress as JSON lines on stdout, then {"result": FOLDER}.')
 @click.option("--connect", default=DEFAULT_ENDPOINT, show_default=True, help="Daemon endpoint.")
 @click.option("--curve-keys", type=click.Path(file_okay=False), help="Client key folder (from `omnivfx keys DIR --client NAME`).")
 @handle_errors
@@ -49,7 +49,8 @@ def submit(plate, queries, grid, grid_frame, frames, out, tracker, preset, watch
             return
         click.echo(f"omnivfx: job {job_id} queued on {connect}", err=True)
         result = client.wait(job_id, on_progress=_printer(json_progress))
-    click.echo(_materialise(result, out))
+    folder = _materialise(result, out)
+    click.echo(json.dumps({"result": folder}) if json_progress else folder)
 
 
 def _printer(json_progress: bool):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -151,6 +152,11 @@ def test_cli_submit_watch_and_status(daemon, plates, run_omnivfx, tmp_path):
                        "--out", tmp_path / "cli", "--connect", daemon.endpoint)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(tmp_path / "cli") and load_results(tmp_path / "cli").names == ["corner"]
+    farm = run_omnivfx("submit", plates["small"], "--grid", "2", "--tracker", "chained-flow", "--watch", "--json-progress",
+                       "--out", tmp_path / "farm", "--connect", daemon.endpoint)
+    lines = [json.loads(line) for line in farm.stdout.splitlines()]
+    assert farm.returncode == 0 and lines[-1] == {"result": str(tmp_path / "farm")}
+    assert any(line.get("stage") == "flow" for line in lines[:-1])
     status = run_omnivfx("status", "--connect", daemon.endpoint)
     assert status.returncode == 0 and "protocol 1" in status.stdout and str(tmp_path / "cli") in status.stdout
 
