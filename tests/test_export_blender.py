@@ -57,3 +57,20 @@ def test_blender_script_respects_frame_offset(tmp_path):
     run_script(blender_script(results))
     frames = sorted(m.frame for m in clip.tracking.objects.active.tracks["square"].markers)
     assert frames == [0, 1, 2]
+
+
+def test_blender_script_loads_the_plate_when_no_clip_is_open(tmp_path):
+    """As `blender --python tracks.py` on an empty scene: the script loads the plate's first frame itself."""
+    import subprocess
+    import sys
+
+    tracker = GroundTruthTracker(frames=range(1001, 1004))
+    plate = tracker.write_plate(tmp_path / "plate")
+    results = results_for(tracker, QUERIES[:2], ["square", "wall"], plate=plate)
+    script = tmp_path / "tracks.py"
+    script.write_text(blender_script(results, str(tmp_path / "plate" / "plate.1001.png")))
+    check = ("exec(compile(open(%r).read(), 'tracks.py', 'exec'))\nimport bpy\nclip = bpy.data.movieclips[0]\n"
+             "print(sorted(t.name for t in clip.tracking.objects.active.tracks), len(clip.tracking.tracks[0].markers))")
+    done = subprocess.run([sys.executable, "-c", check % str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "['square', 'wall'] 3" in done.stdout
