@@ -178,3 +178,22 @@ def test_submit_to_ray_relays_progress_stops_and_resumes(cluster, tmp_path):
     folder = submit_to_ray(job, events.append)
     assert folder == tmp_path / "out"
     assert load_results(folder).manifest["config"]["tracker"]["resumed_from"] == checkpoint["step"]
+
+
+def test_stopping_a_batch_checkpoints_running_shots_and_ends_queued_ones(cluster, tmp_path):
+    plate = batch_support.write_plate(tmp_path / "plate")
+    shots = [Shot(f"slow{i}", TrackJob(plate=plate, grid=2, tracker="test-slow", out=str(tmp_path / f"slow{i}"))) for i in range(3)]
+    stop, seen = StopToken(), []
+
+    def on_event(event: dict) -> None:
+        seen.append(event)
+        if event.get("stage") == "test-slow" and event["step"] >= 2:
+            stop.request("received SIGTERM")
+
+    reports = run_batch(shots, ShotResources(cpus=1), on_event, stop)
+    assert [r.status for r in reports] == ["interrupted"] * 3 and batch_exit_code(reports) == 3
+    assert all("received SIGTERM" in r.message for r in reports)
+    started_work = {e["shot"] for e in seen if e.get("stage") == "test-slow"}
+    assert len(started_work) <= 2  # 2 CPUs: the third shot was queued and ended without working
+    for shot in started_work:
+        assert (tmp_path / shot / "work" / batch_support.CHECKPOINT).is_file()

@@ -8,12 +8,13 @@ checkpoints and ends as `interrupted`; shots still queued start, see the stop an
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 from ..progress import StopToken
 from .cluster import ShotResources, import_ray, task_options
-from .progress_hub import ProgressHub
+from .progress_hub import shared_hub
 from .shot_list import Shot
 from .shot_task import ShotOutcome, one_line, track_shot
 
@@ -51,11 +52,12 @@ def run_batch(
     options, note = task_options(resources or ShotResources())
     if note:
         emit({"type": "note", "message": note})
-    hub = ProgressHub.remote()
+    hub, run = shared_hub(), uuid.uuid4().hex
+    ray.get(hub.open_run.remote(run))
     task = ray.remote(track_shot)
     tracker = _ShotTracker(shots, emit)
     refs = {
-        task.options(name=f"omnivfx {shot.name}", **options).remote(shot.name, shot.job.to_dict(), hub): shot
+        task.options(name=f"omnivfx {shot.name}", **options).remote(shot.name, shot.job.to_dict(), hub, run): shot
         for shot in shots
     }
     pending = list(refs)
@@ -63,23 +65,23 @@ def run_batch(
     try:
         while pending:
             ready, pending = ray.wait(pending, num_returns=len(pending), timeout=POLL_SECONDS)
-            tracker.take(ray.get(hub.drain.remote()))
+            tracker.take(ray.get(hub.drain.remote(run)))
             for ref in ready:
-                tracker.finish(refs[ref].name, *_collect(ray, ref, hub, refs[ref].name))
+                tracker.finish(refs[ref].name, *_collect(ray, ref, hub, run, refs[ref].name))
             if stop is not None and stop.requested and not stop_sent:
-                hub.request_stop.remote(stop.reason)
+                hub.request_stop.remote(run, stop.reason)
                 stop_sent = True
-        tracker.take(ray.get(hub.drain.remote()))
+        tracker.take(ray.get(hub.drain.remote(run)))
     except BaseException:
         for ref in pending:
             ray.cancel(ref, force=True)
         raise
     finally:
-        ray.kill(hub)
+        hub.close_run.remote(run)
     return [tracker.reports[shot.name] for shot in shots]
 
 
-def _collect(ray: Any, ref: Any, hub: Any, shot: str) -> tuple[ShotOutcome | None, str]:
+def _collect(ray: Any, ref: Any, hub: Any, run: str, shot: str) -> tuple[ShotOutcome | None, str]:
     """The task's outcome, or None and a one-line reason when Ray gave up on it."""
     try:
         return ray.get(ref), ""
@@ -87,7 +89,7 @@ def _collect(ray: Any, ref: Any, hub: Any, shot: str) -> tuple[ShotOutcome | Non
         cause = getattr(exc, "cause", None)
         return None, one_line(cause) if cause is not None else str(exc).splitlines()[0]
     except ray.exceptions.RayError as exc:
-        attempts = ray.get(hub.attempts.remote(shot))
+        attempts = ray.get(hub.attempts.remote(run, shot))
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return None, f"worker lost on attempt {attempts} ({type(exc).__name__}: {first[:160]}); see the Ray worker logs"
 

@@ -35,22 +35,23 @@ class ShotOutcome:
 class _HubProgress(CallbackProgress):
     """Progress events and warnings of one shot attempt, sent to the hub without waiting."""
 
-    def __init__(self, hub: Any, shot: str, attempt: int) -> None:
+    def __init__(self, hub: Any, run: str, shot: str, attempt: int) -> None:
         super().__init__(self._send)
-        self._hub, self._shot, self._attempt = hub, shot, attempt
+        self._hub, self._run, self._shot, self._attempt = hub, run, shot, attempt
 
     def _send(self, event: dict[str, Any]) -> None:
-        self._hub.report.remote(dict(event, type="progress", shot=self._shot, attempt=self._attempt))
+        self._hub.report.remote(self._run, dict(event, type="progress", shot=self._shot, attempt=self._attempt))
 
     def warn(self, message: str) -> None:
-        self._hub.report.remote({"type": "warning", "shot": self._shot, "attempt": self._attempt, "message": message})
+        event = {"type": "warning", "shot": self._shot, "attempt": self._attempt, "message": message}
+        self._hub.report.remote(self._run, event)
 
 
-def _relay_stop(hub: Any, token: StopToken, finished: threading.Event) -> None:
+def _relay_stop(hub: Any, run: str, token: StopToken, finished: threading.Event) -> None:
     """Poll the hub and set the local StopToken, which the tracker checks at its safe points."""
     while not finished.wait(STOP_POLL_SECONDS):
         try:
-            reason = ray.get(hub.stop_reason.remote())
+            reason = ray.get(hub.stop_reason.remote(run))
         except ray.exceptions.RayError:  # the driver went away: stop and checkpoint rather than run orphaned
             reason = "the batch driver is gone"
         if reason:
@@ -58,29 +59,29 @@ def _relay_stop(hub: Any, token: StopToken, finished: threading.Event) -> None:
             return
 
 
-def track_shot(shot: str, job_data: dict[str, Any], hub: Any) -> ShotOutcome:
-    """Run one shot on this worker; see the module docstring for what is returned and what is raised."""
-    attempt = ray.get(hub.begin_attempt.remote(shot))
+def track_shot(shot: str, job_data: dict[str, Any], hub: Any, run: str) -> ShotOutcome:
+    """Run one shot of `run` on this worker; see the module docstring for what is returned and raised."""
+    attempt = ray.get(hub.begin_attempt.remote(run, shot))
     job = TrackJob.from_dict(job_data, source=f"shot {shot!r}")
     token, finished = StopToken(), threading.Event()
-    reason = ray.get(hub.stop_reason.remote())  # a shot still queued when the batch was stopped ends at once
+    reason = ray.get(hub.stop_reason.remote(run))  # a shot still queued when the batch was stopped ends at once
     if reason:
         token.request(reason)
-    relay = threading.Thread(target=_relay_stop, args=(hub, token, finished), daemon=True)
+    relay = threading.Thread(target=_relay_stop, args=(hub, run, token, finished), daemon=True)
     relay.start()
     try:
         token.raise_if_requested("before the shot started")
         done = finished_results(job)
         if done is not None:
             return ShotOutcome("skipped", str(done), "finished earlier with the same settings", attempt)
-        folder = run_track_job(job, _HubProgress(hub, shot, attempt), token)
+        folder = run_track_job(job, _HubProgress(hub, run, shot, attempt), token)
         return ShotOutcome("done", str(folder), "", attempt)
     except InputError as exc:
         return ShotOutcome("input-error", "", str(exc), attempt)
     except Interrupted as exc:
         return ShotOutcome("interrupted", "", str(exc), attempt)
     except Exception as exc:
-        hub.report.remote({"type": "attempt-failed", "shot": shot, "attempt": attempt, "message": one_line(exc)})
+        hub.report.remote(run, {"type": "attempt-failed", "shot": shot, "attempt": attempt, "message": one_line(exc)})
         raise
     finally:
         finished.set()
