@@ -35,14 +35,16 @@ Exit codes: 0 all shots done or skipped, 1 a shot failed (internal error, worker
 def batch(shot_list, ray_address, num_cpus, gpus_per_shot, cpus_per_shot, retries, json_progress):
     """Track every shot of SHOT_LIST (.toml, .yaml or .json) across a Ray cluster."""
     from omnimotion_vfx.batch.cluster import ShotResources, import_ray, ray_session
-    from omnimotion_vfx.batch.display import JsonLinesBatchView, TerminalBatchView
-    from omnimotion_vfx.batch.runner import batch_exit_code, run_batch
     from omnimotion_vfx.batch.shot_list import load_shot_list
-    from omnimotion_vfx.batch.summary import format_summary
 
     shots = load_shot_list(shot_list)
     resources = ShotResources(gpus=gpus_per_shot, cpus=cpus_per_shot, retries=retries)
-    import_ray()
+    import_ray()  # a one-line message when Ray is missing, before the modules built on it load
+
+    from omnimotion_vfx.batch.display import JsonLinesBatchView, TerminalBatchView
+    from omnimotion_vfx.batch.runner import batch_exit_code, run_batch
+    from omnimotion_vfx.batch.summary import format_summary
+
     stdout = sys.stdout
     # Ray prints worker errors and retries on the driver's sys.stdout; keep stdout for our JSON lines.
     with contextlib.redirect_stdout(sys.stderr), ray_session(ray_address, num_cpus):
