@@ -3,7 +3,8 @@
 Points are tracked with the tracker's one-call contract (`tracks, visible = tracker(queries)`), which
 returns every frame at once: calling `map_points` once per frame would re-run a chained tracker T times.
 The homography is fitted with OpenCV's USAC (MAGSAC++) on visible points only, so points that drifted onto
-an occluder or failed their cycle check are outliers, not errors.
+an occluder or failed their cycle check are outliers, not errors; when the points do not show perspective,
+fewer parameters are fitted (see `fit_homographies`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ..progress import StopToken
 from ..trackers import PointTracker
 
 MIN_POINTS = 8
+NOISE_FLOOR_PX = 0.05  # tracker noise assumed at least this, so exact answers do not make any model win by 0/0
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,12 @@ def track_points(
 
 
 def fit_homographies(tracks: RegionTracks, ref_frame: int, threshold_px: float = 1.5) -> dict[int, FrameFit]:
-    """One robust homography per frame (identity at the reference frame); frames with fewer than
-    MIN_POINTS visible points hold the nearest good fit towards the reference frame."""
+    """One robust homography per frame (identity at the reference frame), solved outwards from it.
+
+    A homography fitted to a small or thinly covered patch extrapolates its noise to the far corners (a hand
+    covering most of a sign). So each frame also tries the neighbouring frame's fit followed by an affine or a
+    similarity change, and keeps the model with the lowest BIC on the inliers: perspective is re-estimated
+    only when the points really show it. Frames with fewer than MIN_POINTS visible hold the neighbour's fit."""
     fits: dict[int, FrameFit] = {}
     ref_index = tracks.frames.index(ref_frame)
     order = list(range(ref_index, len(tracks.frames))) + list(range(ref_index - 1, -1, -1))
@@ -70,23 +76,47 @@ def fit_homographies(tracks: RegionTracks, ref_frame: int, threshold_px: float =
         if frame == ref_frame:
             fits[frame] = FrameFit(np.eye(3), fraction, 1.0, False)
             continue
-        neighbour = tracks.frames[i - 1] if i > ref_index else tracks.frames[i + 1]
-        fits[frame] = _fit_one(tracks.ref_xy[vis], tracks.xy[vis, i].astype(np.float64), fraction, fits[neighbour], threshold_px)
+        neighbour = fits[tracks.frames[i - 1] if i > ref_index else tracks.frames[i + 1]]
+        fits[frame] = _fit_frame(tracks.ref_xy[vis], tracks.xy[vis, i].astype(np.float64), fraction, neighbour, threshold_px)
     return {f: fits[f] for f in tracks.frames}
 
 
-def _fit_one(src: np.ndarray, dst: np.ndarray, fraction: float, previous: FrameFit, threshold_px: float) -> FrameFit:
+def _fit_frame(src: np.ndarray, dst: np.ndarray, fraction: float, neighbour: FrameFit, threshold_px: float) -> FrameFit:
+    held = FrameFit(neighbour.homography, fraction, 0.0, True)
     if len(src) < MIN_POINTS:
-        return FrameFit(previous.homography, fraction, 0.0, True)
+        return held
     homography, inliers = cv2.findHomography(src, dst, cv2.USAC_MAGSAC, threshold_px, maxIters=2000, confidence=0.999)
     if homography is None or inliers is None or inliers.sum() < MIN_POINTS:
-        return FrameFit(previous.homography, fraction, 0.0, True)
+        return held
     keep = inliers.ravel().astype(bool)
-    # Least squares on the inliers: MAGSAC's model is already refined, this pins it to all agreeing points.
-    refined, _ = cv2.findHomography(src[keep], dst[keep], 0)
-    if refined is not None:
-        homography = refined
-    return FrameFit(homography / homography[2, 2], fraction, float(keep.mean()), False)
+    src, dst = src[keep], dst[keep]
+    refined, _ = cv2.findHomography(src, dst, 0)  # least squares on all agreeing points
+    candidates = [(refined if refined is not None else homography, 8)]
+    moved = apply_homography(neighbour.homography, src)
+    for change, dof in ((_affine_lsq(moved, dst), 6), (_similarity_lsq(moved, dst), 4)):
+        candidates.append((change @ neighbour.homography, dof))
+    errors = [float(((apply_homography(h, src) - dst) ** 2).sum()) for h, _ in candidates]
+    noise = max(errors[0] / max(2 * len(src) - 8, 1), NOISE_FLOOR_PX**2)
+    scores = [e / noise + dof * np.log(2 * len(src)) for e, (_, dof) in zip(errors, candidates)]
+    best = candidates[int(np.argmin(scores))][0]
+    return FrameFit(best / best[2, 2], fraction, float(keep.mean()), False)
+
+
+def _affine_lsq(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares affine map src -> dst as a 3x3 matrix."""
+    design = np.column_stack([src, np.ones(len(src))])
+    solution, *_ = np.linalg.lstsq(design, dst, rcond=None)
+    return np.vstack([solution.T, [0.0, 0.0, 1.0]])
+
+
+def _similarity_lsq(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarity (scale, rotation, translation) src -> dst as a 3x3 matrix."""
+    n = len(src)
+    design = np.zeros((2 * n, 4))
+    design[0::2] = np.column_stack([src[:, 0], -src[:, 1], np.ones(n), np.zeros(n)])
+    design[1::2] = np.column_stack([src[:, 1], src[:, 0], np.zeros(n), np.ones(n)])
+    (a, b, tx, ty), *_ = np.linalg.lstsq(design, dst.reshape(-1), rcond=None)
+    return np.array([[a, -b, tx], [b, a, ty], [0.0, 0.0, 1.0]])
 
 
 def apply_homography(homography: np.ndarray, xy: np.ndarray) -> np.ndarray:
