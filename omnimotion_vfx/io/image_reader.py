@@ -177,7 +177,7 @@ def _is_scene_linear(path: str, spec) -> bool:
     """EXR and float/half data are scene-linear unless the file says otherwise; 8/10/16-bit files are display-referred."""
     colorspace = str(spec.getattribute("oiio:ColorSpace") or "").lower()
     if colorspace:
-        if "linear" in colorspace or colorspace in ("lin_rec709", "scene_linear", "acescg", "aces2065-1"):
+        if colorspace.startswith("lin") or "linear" in colorspace or colorspace in ("acescg", "aces2065-1"):
             return True
         if "srgb" in colorspace or "rec709" in colorspace or "log" in colorspace or "gamma" in colorspace:
             return False
