@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import pty
+import signal
 import struct
 import subprocess
 import sys
@@ -172,3 +173,20 @@ def test_internal_error_exits_1_with_the_log_path(monkeypatch, exr_plate_1001, t
     assert line.startswith("omnivfx: internal error: RuntimeError: simulated bug (traceback in ")
     log = Path(line.rsplit("traceback in ", 1)[1].rstrip(")"))
     assert log.parent == tmp_path and "Traceback" in log.read_text() and "simulated bug" in log.read_text()
+
+
+def test_sigterm_exits_3_and_the_same_command_then_finishes(tmp_path):
+    pattern = write_plate(tmp_path / "shot", count=40, size=(128, 96))
+    command = [str(Path(sys.executable).parent / "omnivfx"), "track", pattern, "--grid", "2", "--json-progress", "--out", str(tmp_path / "r")]
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    first = json.loads(proc.stdout.readline())  # the run is inside its signal handlers once progress flows
+    assert first["stage"] == "read"
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 3, stderr
+    assert len(stderr.splitlines()) == 1 and stderr.startswith("omnivfx: interrupted: received SIGTERM")
+    assert "result" not in stdout and not (tmp_path / "r" / "manifest.json").exists()
+    again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout.splitlines()[-1]) == {"result": str((tmp_path / "r").resolve())}
