@@ -3,6 +3,7 @@
 EXR details handled here: half or float, any channel names; `layer` picks `LAYER.R/G/B` (or `LAYER.r`...),
 RGB otherwise; the data window is placed into the display window (pixels outside the data window are 0,
 data outside the display window is cropped), so every frame comes back at the display resolution.
+Pixels are decoded in strips of rows so that the frame itself is the only full-size float32 buffer.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import numpy as np
+import OpenImageIO as oiio
 
 from ..errors import InputError
 from .c_stderr import held_c_stderr
 
-
-STRIP_ROWS = 64  # rows decoded per call: the only full-width float buffer besides the frame itself
+STRIP_ROWS = 64  # rows decoded per call (a multiple of EXR's 16/32-row chunks); temporaries are strip-sized
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,8 @@ Converter = Callable[[np.ndarray, bool], np.ndarray]
 
 def read_info(path: str) -> ImageInfo:
     """Header only: cheap enough to call on every frame of a plate."""
-    import OpenImageIO as oiio
-
     with held_c_stderr():
-        inp = _open(path, oiio)
+        inp = _open(path)
     try:
         spec = inp.spec()
         return ImageInfo(
@@ -78,14 +77,12 @@ def read_image(path: str, layer: str | None = None, convert: Converter | None = 
     """Decode in strips of rows: each strip is picked (RGB or `layer`), cleaned of NaN/Inf, converted with
     `convert(strip, scene_linear)` and placed into the display window. The result is the only full-size
     float32 buffer, which is what keeps a long 4K plate streamable (docs/plates.md)."""
-    import OpenImageIO as oiio
-
     with held_c_stderr():
-        return _decode(path, layer, convert, oiio)
+        return _decode(path, layer, convert)
 
 
-def _decode(path: str, layer: str | None, convert: Converter | None, oiio) -> DecodedFrame:
-    inp = _open(path, oiio)
+def _decode(path: str, layer: str | None, convert: Converter | None) -> DecodedFrame:
+    inp = _open(path)
     try:
         spec = inp.spec()
         indices = _rgb_channel_indices(path, list(spec.channelnames), layer)
@@ -98,7 +95,7 @@ def _decode(path: str, layer: str | None, convert: Converter | None, oiio) -> De
         x0 = max(spec.x, spec.full_x)
         x1 = min(spec.x + spec.width, spec.full_x + full_w)
         nonfinite = False
-        for y_begin, y_end, rows in _strips(inp, spec, lo, hi, oiio, path):
+        for y_begin, y_end, rows in _strips(inp, spec, lo, hi, path):
             top, bottom = max(y_begin, spec.full_y), min(y_end, spec.full_y + full_h)
             if bottom <= top or x1 <= x0:
                 continue
@@ -114,7 +111,7 @@ def _decode(path: str, layer: str | None, convert: Converter | None, oiio) -> De
         inp.close()
 
 
-def _strips(inp, spec, lo: int, hi: int, oiio, path: str) -> Iterator[tuple[int, int, np.ndarray]]:
+def _strips(inp: oiio.ImageInput, spec: oiio.ImageSpec, lo: int, hi: int, path: str) -> Iterator[tuple[int, int, np.ndarray]]:
     """(y_begin, y_end, float32 [rows, data width, hi - lo]) over the data window, tile rows for tiled files."""
     tiled = spec.tile_width > 0
     step = spec.tile_height if tiled else STRIP_ROWS
@@ -129,7 +126,7 @@ def _strips(inp, spec, lo: int, hi: int, oiio, path: str) -> Iterator[tuple[int,
         yield y_begin, y_end, np.asarray(rows, np.float32).reshape(y_end - y_begin, spec.width, hi - lo)
 
 
-def _open(path: str, oiio):
+def _open(path: str) -> oiio.ImageInput:
     inp = oiio.ImageInput.open(path)
     if inp is None:
         raise InputError(f"cannot read {path}: {_oiio_error(oiio)}; check that the file is complete")
