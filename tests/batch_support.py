@@ -54,6 +54,12 @@ def build_killed_once(video, geometry, context):
     return tracker, dict(config, resumed_from=state)
 
 
+@register_tracker("test-killed-always")
+def build_killed_always(video, geometry, context):
+    """Every attempt's process is SIGKILLed (a node that keeps running out of memory)."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 @register_tracker("test-fails-once")
 def build_fails_once(video, geometry, context):
     """First attempt raises an unexpected error (not bad input), which Ray retries."""

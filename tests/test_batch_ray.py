@@ -18,7 +18,7 @@ from omnimotion_vfx.batch.cluster import ShotResources  # noqa: E402
 from omnimotion_vfx.batch.runner import batch_exit_code, run_batch  # noqa: E402
 from omnimotion_vfx.batch.shot_list import Shot  # noqa: E402
 from omnimotion_vfx.batch.submit import submit_to_ray  # noqa: E402
-from omnimotion_vfx.errors import Interrupted  # noqa: E402
+from omnimotion_vfx.errors import InputError, Interrupted  # noqa: E402
 from omnimotion_vfx.progress import StopToken  # noqa: E402
 from omnimotion_vfx.results import load_results  # noqa: E402
 from omnimotion_vfx.track_job import TrackJob, run_track_job  # noqa: E402
@@ -156,6 +156,21 @@ def test_unexpected_errors_are_retried_then_reported(cluster, tmp_path):
     assert broken.status == "failed" and not broken.input_error and broken.attempts == 2
     assert broken.message == "RuntimeError: simulated driver crash (after 2 attempts)"
     assert batch_exit_code([flaky]) == 0 and batch_exit_code([flaky, broken]) == 1
+
+
+def test_a_shot_whose_worker_always_dies_fails_after_its_retries(cluster, tmp_path):
+    plate = batch_support.write_plate(tmp_path / "plate")
+    [report] = run_batch([Shot("doomed", TrackJob(plate=plate, grid=2, tracker="test-killed-always", out=str(tmp_path / "o")))],
+                         ShotResources(retries=0))
+    assert report.status == "failed" and not report.input_error and report.attempts == 1
+    assert report.message.startswith("worker lost on attempt 1 (") and "\n" not in report.message
+    assert batch_exit_code([report]) == 1
+
+
+def test_requests_no_node_can_satisfy_are_refused_at_once(cluster):
+    job = TrackJob(plate="unused.%04d.png", grid=2)
+    with pytest.raises(InputError, match=r"--cpus-per-shot 4 is more than any node has \(2\)"):
+        run_batch([Shot("greedy", job)], ShotResources(cpus=4))
 
 
 def test_submit_to_ray_relays_progress_stops_and_resumes(cluster, tmp_path):
