@@ -6,6 +6,7 @@ user names: the product never downloads a model.
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from pathlib import Path
 from typing import Protocol
@@ -52,11 +53,11 @@ class RaftBackend:
             raise InputError("the raft flow backend needs a weights file: set raft_weights to a torchvision raft_large .pth, or use backend dis")
         if not Path(weights).is_file():
             raise InputError(f"RAFT weights file not found: {weights}; download raft_large weights once and name that file")
-        try:
-            import torch
-            from torchvision.models.optical_flow import raft_large
-        except ImportError:
-            raise InputError("the raft flow backend needs torchvision: pip install torchvision, or use backend dis") from None
+        if importlib.util.find_spec("torchvision") is None:  # checked before importing torch (seconds)
+            raise InputError("the raft flow backend needs torchvision: pip install torchvision, or use backend dis")
+        import torch
+        from torchvision.models.optical_flow import raft_large
+
         self._torch = torch
         self.model = raft_large(weights=None, progress=False)
         self.model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))

@@ -94,7 +94,8 @@ class PairBuilder:
         if self.config.chain and chain is not None:
             use_chain = chain[1] & ~direct
             if use_chain.any():
-                flow = np.where(use_chain[..., None], chain[0], d_ij)
+                flow = d_ij.copy()
+                np.copyto(flow, chain[0], where=use_chain[..., None])
         if gap >= self.config.appearance_min_gap or use_chain.any():
             alike = self._looks_alike(i, j, flow)
             use_chain &= alike

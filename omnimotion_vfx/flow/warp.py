@@ -33,9 +33,7 @@ def sample_at(field: np.ndarray, flow: np.ndarray) -> np.ndarray:
 def lands_inside(flow: np.ndarray) -> np.ndarray:
     """bool [H, W]: the flow target of each pixel centre lies in the image [0, W] x [0, H]."""
     h, w = flow.shape[:2]
-    target = targets(flow)
-    x, y = target[..., 0], target[..., 1]
-    return (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
+    return cv2.inRange(targets(flow), (-0.5, -0.5), (w - 0.5, h - 0.5)) > 0
 
 
 def sample_points(field: np.ndarray, xy: np.ndarray) -> np.ndarray:
