@@ -52,8 +52,9 @@ def test_proxy_out_of_range(tmp_path, proxy):
         open_plate(write_plate(tmp_path, count=2, size=(16, 12)), proxy=proxy)
 
 
-def test_mp4_through_opencv_numbered_from_one(tmp_path):
-    path = str(write_video(tmp_path / "clip.mp4", count=10))
+@pytest.mark.parametrize("name", ["clip.mp4", "clip.mov"])
+def test_video_through_opencv_numbered_from_one(tmp_path, name):
+    path = str(write_video(tmp_path / name, count=10))
     plate = open_plate(path)
     assert plate.frame_numbers == list(range(1, 11)) and plate.full_size == (96, 64)
     truth = translating_frames(10, (96, 64), (2.0, 1.0))
