@@ -60,24 +60,25 @@ def _read_document(path: Path) -> Any:
         text = path.read_text()
     except OSError as exc:
         raise InputError(f"cannot read shot list {path}: {exc.strerror or exc}") from None
-    try:
-        if suffix == ".toml":
-            import tomllib
+    if suffix == ".toml":
+        import tomllib
 
-            return tomllib.loads(text)
-        if suffix in (".yaml", ".yml"):
+        parse, errors = tomllib.loads, (tomllib.TOMLDecodeError,)
+    elif suffix in (".yaml", ".yml"):
+        try:
             import yaml
-
-            return yaml.safe_load(text)
-        if suffix == ".json":
-            return json.loads(text)
-    except ValueError as exc:  # tomllib.TOMLDecodeError and json.JSONDecodeError are ValueErrors
-        raise InputError(f"{path} is not valid {suffix[1:].upper()}: {exc}") from None
-    except ImportError:
-        raise InputError(f"{path}: YAML needs PyYAML (installed with Ray); use .toml or .json instead") from None
-    except Exception as exc:  # yaml.YAMLError does not derive from ValueError
-        raise InputError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
-    raise InputError(f"{path}: unknown shot list format {suffix!r}; use .toml, .yaml/.yml or .json")
+        except ImportError:
+            raise InputError(f"{path}: YAML needs PyYAML (installed with Ray); use .toml or .json instead") from None
+        parse, errors = yaml.safe_load, (yaml.YAMLError,)
+    elif suffix == ".json":
+        parse, errors = json.loads, (json.JSONDecodeError,)
+    else:
+        raise InputError(f"{path}: unknown shot list format {suffix!r}; use .toml, .yaml/.yml or .json")
+    try:
+        return parse(text)
+    except errors as exc:
+        kind = "YAML" if suffix == ".yml" else suffix[1:].upper()
+        raise InputError(f"{path} is not valid {kind}: {' '.join(str(exc).split())}") from None
 
 
 def _make_shot(path: Path, index: int, entry: Any, defaults: dict[str, Any]) -> Shot:
