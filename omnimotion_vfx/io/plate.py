@@ -37,12 +37,8 @@ class Plate:
         return list(self.sequence.frame_numbers)
 
     @property
-    def scale(self) -> float:
-        """Processing pixels per full-resolution pixel (the --proxy factor, exact per axis below)."""
-        return self.size[0] / self.full_size[0]
-
-    @property
     def scale_xy(self) -> tuple[float, float]:
+        """Processing pixels per full-resolution pixel, per axis (the --proxy factor after rounding to pixels)."""
         return self.size[0] / self.full_size[0], self.size[1] / self.full_size[1]
 
     def __len__(self) -> int:
