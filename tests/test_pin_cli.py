@@ -13,7 +13,7 @@ import pytest
 from test_pin_synthetic_plate import DISK_RADIUS, FRAMES, SIZE, SyntheticPlate, make_plate
 
 from omnimotion_vfx.pin.graphic import read_rgba, srgb_decode
-from omnimotion_vfx.pin.region import quad_coverage
+from omnimotion_vfx.pin.warp import polygon_coverage
 
 CORNERS_UV = np.array([[30.0, 20.0], [130.0, 20.0], [130.0, 100.0], [30.0, 100.0]])
 REF = 1003
@@ -67,7 +67,7 @@ def test_pin_command_writes_premultiplied_graphic_holdout_comp_and_stmap(shot: t
         stmap = _read(folder / "stmap" / f"stmap.{frame:04d}.exr")
         assert set(stmap) == {"R", "G", "A", "holdout.Y"}
         footprint = comp["pin.A"] + comp["holdout.Y"]  # held-out graphic + holdout = the graphic's footprint
-        truth = quad_coverage(plate.plane_point(frame, CORNERS_UV), (SIZE, SIZE)) > 0.5
+        truth = polygon_coverage(plate.plane_point(frame, CORNERS_UV), (SIZE, SIZE)) > 0.5
         footprint_iou.append(((footprint > 0.5) & truth).sum() / ((footprint > 0.5) | truth).sum())
         assert np.allclose(footprint, stmap["A"], atol=1e-4)
         occluded = plate.occlusion_mask(frame) & truth
@@ -80,7 +80,7 @@ def test_pin_command_writes_premultiplied_graphic_holdout_comp_and_stmap(shot: t
     ref = _read(folder / "out" / f"comp.{REF:04d}.exr")
     ys, xs = np.mgrid[0:SIZE, 0:SIZE] + 0.5
     clear = np.hypot(xs - plate.disk_centre[REF][0], ys - plate.disk_centre[REF][1]) > DISK_RADIUS + 4
-    quad = (quad_coverage(plate.plane_point(REF, CORNERS_UV), (SIZE, SIZE)) > 0.5).astype(np.uint8)
+    quad = (polygon_coverage(plate.plane_point(REF, CORNERS_UV), (SIZE, SIZE)) > 0.5).astype(np.uint8)
     inside = cv2.erode(quad, np.ones((3, 3), np.uint8)).astype(bool) & clear
     assert np.allclose(ref["pin.A"][inside], 1.0, atol=1e-3)
     assert np.allclose(ref["pin.G"][inside], srgb_decode(np.float32(90 / 255)), atol=2e-3)  # sRGB PNG -> linear

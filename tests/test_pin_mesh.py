@@ -64,6 +64,6 @@ def test_mesh_inverse_map_matches_planar_for_an_affine_mesh() -> None:
     grid = np.stack([u, v], axis=-1)
     vertices = apply_homography(affine, grid.reshape(-1, 2)).reshape(grid.shape)
     box = Box(60, 40, 110, 70)  # inside the warped rectangle
-    mesh = mesh_inverse_map(vertices, grid, box, 2)
-    planar = planar_inverse_map(affine, box, 2)
+    mesh = mesh_inverse_map(vertices, grid, box)
+    planar = planar_inverse_map(affine, box)
     assert np.abs(mesh - planar).max() < 1e-3

@@ -10,9 +10,10 @@ import pytest
 from omnimotion_vfx.evaluation.layers import apply
 from omnimotion_vfx.evaluation.synthetic import SceneParams, build_scene, front_layer, ground_truth
 from omnimotion_vfx.pin.corners import pin_corners_per_frame
-from omnimotion_vfx.pin.region import make_placement, quad_coverage
+from omnimotion_vfx.pin.region import make_placement
 from omnimotion_vfx.pin.render import PinRenderer
 from omnimotion_vfx.pin.solve import solve_pin
+from omnimotion_vfx.pin.warp import polygon_coverage
 
 REF = 0
 SEED, LAYER = 1, 2  # object 2 of seed 1: fully visible at frame 0, then covered by object 3 (found by a search)
@@ -67,7 +68,7 @@ def test_corners_and_matte_on_the_shared_generator(scene) -> None:
     ious = []
     for f in frames:
         result = renderer.frame(f, np.ones((100, 120, 4), np.float32))
-        quad = quad_coverage(_quad(scene, f), size) > 0.5
+        quad = polygon_coverage(_quad(scene, f), size) > 0.5
         truth = quad & (front_layer(scene, f, centres).reshape(size[1], size[0]) > LAYER)
         if truth.sum() >= 50:
             held = result.holdout > 0.5

@@ -11,12 +11,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .warp import Box
 
-def splat(xy: np.ndarray, values: np.ndarray, plate_size: tuple[int, int]) -> np.ndarray:
-    """Bilinear splat of per-point values [N, C] at plate positions xy [N, 2] into float32 [H, W, C]."""
-    width, height = plate_size
+
+def splat(xy: np.ndarray, values: np.ndarray, box: Box) -> np.ndarray:
+    """Bilinear splat of per-point values [N, C] at plate positions xy [N, 2] into the box: float32 [h, w, C]."""
+    height, width = box.shape
     channels = values.shape[1]
-    p = np.asarray(xy, np.float64) - 0.5
+    p = np.asarray(xy, np.float64) - (box.x0 + 0.5, box.y0 + 0.5)
     x0, y0 = np.floor(p[:, 0]).astype(np.int64), np.floor(p[:, 1]).astype(np.int64)
     fx, fy = p[:, 0] - x0, p[:, 1] - y0
     out = np.zeros((height * width, channels), np.float64)
@@ -35,13 +37,15 @@ def hidden_share(xy: np.ndarray, visible: np.ndarray, plate_size: tuple[int, int
     xy [N, 2]: where the region's points are in this frame; visible [N]; spacing_px: their spacing here.
     The graphic is multiplied by (1 - share); the holdout matte written out is share x the graphic's coverage."""
     width, height = plate_size
-    if len(xy) == 0:
-        return np.zeros((height, width), np.float32)
-    values = np.stack([np.ones(len(xy)), (~np.asarray(visible, bool)).astype(np.float64)], axis=1)
-    sums = splat(xy, values, plate_size)
+    out = np.zeros((height, width), np.float32)
     sigma = max(0.75, 0.6 * spacing_px)
-    blurred = cv2.GaussianBlur(sums, (0, 0), sigma)
+    box = Box.around(xy, plate_size, pad=int(np.ceil(3 * sigma)) + 2)
+    if len(xy) == 0 or box.empty:
+        return out
+    values = np.stack([np.ones(len(xy)), (~np.asarray(visible, bool)).astype(np.float64)], axis=1)
+    blurred = cv2.GaussianBlur(splat(xy, values, box), (0, 0), sigma)
     total, hidden = blurred[..., 0], blurred[..., 1]
     floor = 0.05 * float(total.max())
     share = np.where(total > floor, hidden / np.maximum(total, 1e-12), 0.0)
-    return np.clip(share, 0.0, 1.0).astype(np.float32)
+    out[box.y0 : box.y1, box.x0 : box.x1] = np.clip(share, 0.0, 1.0)
+    return out

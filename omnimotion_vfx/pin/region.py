@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
-from .warp import Box
+from .warp import polygon_coverage
 
 
 @dataclass(frozen=True)
@@ -66,27 +66,10 @@ def make_placement(
     if mask is not None:
         region = mask > 0.5
     else:
-        region = quad_coverage(corners, plate_size) > 0.5
+        region = polygon_coverage(corners, plate_size) > 0.5
     if region.sum() < 16:
         raise InputError("the pinned region covers fewer than 16 pixels; give a larger quad or mask")
     return PinPlacement(int(ref_frame), corners, region, mask)
-
-
-def quad_coverage(corners: np.ndarray, plate_size: tuple[int, int], supersample: int = 4) -> np.ndarray:
-    """Share of each plate pixel inside a quad, float32 [H, W]: filled at `supersample` x resolution over the
-    quad's bounding box, then box-filtered (OpenCV's LINE_AA fill bleeds about half a pixel outwards)."""
-    width, height = plate_size
-    out = np.zeros((height, width), np.float32)
-    box = Box.around(corners, plate_size, pad=1)
-    if box.empty:
-        return out
-    canvas = np.zeros(((box.y1 - box.y0) * supersample, (box.x1 - box.x0) * supersample), np.uint8)
-    shift = 4  # OpenCV puts pixel centres at integer coordinates, the internal convention at +0.5
-    pts = np.round(((corners - (box.x0, box.y0)) * supersample - 0.5) * (1 << shift)).astype(np.int32)
-    cv2.fillPoly(canvas, [pts], 255, lineType=cv2.LINE_8, shift=shift)
-    small = cv2.resize(canvas.astype(np.float32) / 255.0, (box.x1 - box.x0, box.y1 - box.y0), interpolation=cv2.INTER_AREA)
-    out[box.y0 : box.y1, box.x0 : box.x1] = small
-    return out
 
 
 def sample_region(region: np.ndarray, max_points: int) -> tuple[np.ndarray, float]:
@@ -119,5 +102,5 @@ def _check_quad(corners: np.ndarray, plate_size: tuple[int, int]) -> None:
     inside = (corners[:, 0] >= -width) & (corners[:, 0] <= 2 * width) & (corners[:, 1] >= -height) & (corners[:, 1] <= 2 * height)
     if not inside.all():
         raise InputError(f"--corners lie far outside the {width}x{height} plate; give plate pixels (top-left origin)")
-    if quad_coverage(corners, plate_size).sum() < 1.0:
+    if polygon_coverage(corners, plate_size).sum() < 1.0:
         raise InputError(f"the --corners quad does not overlap the {width}x{height} plate; give plate pixels (top-left origin)")

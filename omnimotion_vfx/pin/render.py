@@ -11,7 +11,7 @@ from .mesh import MeshFollower, vertex_grid
 from .matte import hidden_share
 from .motion import apply_homography
 from .solve import PinSolve
-from .warp import Box, mesh_inverse_map, planar_inverse_map, render
+from .warp import OUTSIDE, Box, mesh_inverse_map, mesh_outline, planar_inverse_map, polygon_coverage, render
 
 MODES = ("planar", "mesh")
 
@@ -29,12 +29,11 @@ class PinFrame:
 class PinRenderer:
     """Renders frames of a solved pin in `planar` (one homography) or `mesh` (a grid that bends) mode."""
 
-    def __init__(self, solve: PinSolve, mode: str = "planar", supersample: int = 4, mesh_cells: int = 16) -> None:
+    def __init__(self, solve: PinSolve, mode: str = "planar", mesh_cells: int = 16) -> None:
         if mode not in MODES:
             raise ValueError(f"mode {mode!r} is not one of {MODES}")
         self.solve = solve
         self.mode = mode
-        self.supersample = supersample
         self.plate_size = solve.placement.plate_size
         gw, gh = solve.graphic_size
         self.outline = np.array([[0, 0], [gw, 0], [gw, gh], [0, gh]], np.float64)
@@ -47,25 +46,24 @@ class PinRenderer:
     def frame(self, frame: int, graphic: np.ndarray, with_stmap: bool = False) -> PinFrame:
         index = self.solve.frames.index(frame)
         fit = self.solve.fits[frame]
-        s = self.supersample
         if self.mode == "planar":
             to_plate = self.solve.graphic_to_plate(frame)
-            box = Box.around(apply_homography(to_plate, self.outline), self.plate_size)
-            inverse = planar_inverse_map(to_plate, box, s)
+            outline = apply_homography(to_plate, self.outline)
+            box = Box.around(outline, self.plate_size)
+            inverse = planar_inverse_map(to_plate, box)
             samples = apply_homography(fit.homography, self.solve.tracks.ref_xy)
-            stmap_map = planar_inverse_map(to_plate, box, 1) if with_stmap else None
         else:
             vertices = self.follower.vertices(index, fit)
+            outline = mesh_outline(vertices)
             box = Box.around(vertices, self.plate_size)
-            inverse = mesh_inverse_map(vertices, self.grid_uv, box, s)
+            inverse = mesh_inverse_map(vertices, self.grid_uv, box)
             samples = _through_grid(vertices, self.grid_uv, self.sample_uv)
-            stmap_map = mesh_inverse_map(vertices, self.grid_uv, box, 1, grow=2) if with_stmap else None
-        warped, coverage = render(graphic, inverse, box, self.plate_size, s)
+        coverage = polygon_coverage(outline, self.plate_size)
+        warped = render(graphic, inverse, box, coverage, float(coverage.sum()))
         share = hidden_share(samples, self.solve.tracks.visible[:, index], self.plate_size, self.solve.spacing(frame))
         rgba = warped * (1.0 - share)[..., None]
-        holdout = share * coverage
-        stmap = self._stmap(stmap_map, box) if stmap_map is not None else None
-        return PinFrame(rgba, holdout, coverage, stmap)
+        stmap = self._stmap(inverse, box) if with_stmap else None
+        return PinFrame(rgba, share * coverage, coverage, stmap)
 
     def _stmap(self, inverse: np.ndarray, box: Box) -> np.ndarray:
         """(u, v) = (x / W, 1 - y / H) of the graphic position (pixel centres at +0.5): Nuke's STMap layout."""
@@ -75,7 +73,7 @@ class PinRenderer:
         if box.empty:
             return out
         uv = np.stack([inverse[..., 0] / gw, 1.0 - inverse[..., 1] / gh], axis=-1)
-        uv[inverse[..., 0] <= -1.0e5] = 0.0
+        uv[inverse[..., 0] <= OUTSIDE / 2] = 0.0
         out[box.y0 : box.y1, box.x0 : box.x1] = uv
         return out
 

@@ -1,10 +1,11 @@
-"""Warp the graphic onto the plate with filtered edges: inverse maps sampled by OpenCV, supersampled.
+"""Warp the graphic onto the plate with filtered edges: inverse maps sampled by OpenCV.
 
-Both modes build an inverse map (plate pixel -> graphic position) over the graphic's bounding box at
-`supersample` times the plate resolution; `cv2.remap` samples the premultiplied graphic there and
-`cv2.resize(INTER_AREA)` box-filters back to plate pixels, which anti-aliases the graphic's outline and the
-mesh's edges alike. A graphic much larger than its footprint is first reduced with INTER_AREA, so that
-bilinear sampling does not alias it (a one-level mip). Coordinates: internal convention, pixel centres at +0.5.
+Both modes build an inverse map (plate pixel centre -> graphic position) over the graphic's bounding box;
+`cv2.remap` samples the premultiplied graphic there with its border pixels replicated, and the result is
+multiplied by the exact coverage of the graphic's outline (the quad, or the mesh's border polygon), which
+OpenCV fills at 4x resolution and box-filters down: anti-aliased edges at the cost of a uint8 fill, not of a
+supersampled warp. A graphic larger than its footprint is first reduced with INTER_AREA, so bilinear
+sampling does not alias it (a one-level mip). Coordinates: internal convention, pixel centres at +0.5.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-OUTSIDE = -1.0e6  # an inverse-map value that samples nothing (BORDER_CONSTANT -> transparent)
+OUTSIDE = -1.0e6  # an inverse-map value that samples nothing
+COVERAGE_SUPERSAMPLE = 4
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,10 @@ class Box:
     def empty(self) -> bool:
         return self.x1 <= self.x0 or self.y1 <= self.y0
 
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.y1 - self.y0, self.x1 - self.x0
+
     @classmethod
     def around(cls, points: np.ndarray, plate_size: tuple[int, int], pad: int = 2) -> "Box":
         width, height = plate_size
@@ -41,95 +47,90 @@ class Box:
         hi = np.ceil(finite.max(axis=0)) + pad
         return cls(int(max(0, lo[0])), int(max(0, lo[1])), int(min(width, hi[0])), int(min(height, hi[1])))
 
-    def pixel_centres(self, supersample: int) -> tuple[np.ndarray, np.ndarray]:
-        """Plate coordinates of the (supersampled) pixel centres of the box, each float64 [h, w]."""
-        xs = self.x0 + (np.arange((self.x1 - self.x0) * supersample) + 0.5) / supersample
-        ys = self.y0 + (np.arange((self.y1 - self.y0) * supersample) + 0.5) / supersample
-        return np.meshgrid(xs, ys)
+    def centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """Plate coordinates of the box's pixel centres: x float32 [1, w] and y float32 [h, 1] (broadcastable)."""
+        x = (np.arange(self.x0, self.x1, dtype=np.float32) + 0.5)[None, :]
+        y = (np.arange(self.y0, self.y1, dtype=np.float32) + 0.5)[:, None]
+        return x, y
 
 
-def planar_inverse_map(graphic_to_plate: np.ndarray, box: Box, supersample: int) -> np.ndarray:
+def planar_inverse_map(graphic_to_plate: np.ndarray, box: Box) -> np.ndarray:
     """Graphic positions float32 [h, w, 2] of the box's pixel centres through the inverse homography;
-    points on the far side of the horizon (negative projective depth) get OUTSIDE."""
-    x, y = box.pixel_centres(supersample)
-    inverse = np.linalg.inv(graphic_to_plate)
-    hom = np.stack([x, y, np.ones_like(x)], axis=-1) @ inverse.T
-    sign = np.sign(np.linalg.inv(inverse)[2, 2]) or 1.0  # depth sign of points in front
-    front = hom[..., 2] * sign > 1e-12
-    w = np.where(front, hom[..., 2], 1.0)
-    out = np.stack([hom[..., 0] / w, hom[..., 1] / w], axis=-1)
-    out[~front] = OUTSIDE
-    return out.astype(np.float32)
+    points beyond the horizon (the wrong sign of projective depth) get OUTSIDE."""
+    x, y = box.centres()
+    inv = np.linalg.inv(graphic_to_plate).astype(np.float32)
+    depth = inv[2, 0] * x + inv[2, 1] * y + inv[2, 2]
+    front_sign = np.float32(np.sign(graphic_to_plate[2, 2]) or 1.0)
+    front = depth * front_sign > 1e-12
+    depth = np.where(front, depth, np.float32(1.0))
+    out = np.empty(box.shape + (2,), np.float32)
+    out[..., 0] = np.where(front, (inv[0, 0] * x + inv[0, 1] * y + inv[0, 2]) / depth, OUTSIDE)
+    out[..., 1] = np.where(front, (inv[1, 0] * x + inv[1, 1] * y + inv[1, 2]) / depth, OUTSIDE)
+    return out
 
 
-def mesh_inverse_map(vertices: np.ndarray, grid_uv: np.ndarray, box: Box, supersample: int, grow: int = 0) -> np.ndarray:
+def mesh_inverse_map(vertices: np.ndarray, grid_uv: np.ndarray, box: Box, grow: int = 2) -> np.ndarray:
     """Graphic positions float32 [h, w, 2] of the box's pixel centres through a triangle mesh.
 
     vertices [ny+1, nx+1, 2] plate pixels and grid_uv (same shape) graphic pixels. Each pixel takes the affine
-    map of the triangle OpenCV rasterises it into. A pixel that no triangle's fill claims (along the outline,
-    or on an edge between triangles) takes a neighbouring triangle's map, `grow` pixels wide (more for STMaps,
-    whose edge pixels must extrapolate instead of jumping to nothing); the outline stays exact because
-    `render` cuts at the graphic's rectangle in graphic coordinates."""
+    map of the triangle OpenCV rasterises it into; a pixel that no triangle's fill claims (along the outline,
+    or on an edge between triangles) takes a neighbouring triangle's map, up to `grow` pixels out, so edge
+    pixels extrapolate instead of jumping to nothing (the outline itself is cut by the coverage)."""
     tri_xy, tri_uv = _triangles(vertices), _triangles(grid_uv)
-    h, w = (box.y1 - box.y0) * supersample, (box.x1 - box.x0) * supersample
-    # Plate -> box index space, where OpenCV puts pixel centres at integers.
-    scale, offset = supersample, np.array([box.x0, box.y0]) * supersample + 0.5
     shift = 4
-    pts = np.round((tri_xy * scale - offset) * (1 << shift)).astype(np.int32)
-    ids = np.zeros((h, w), np.int32)
+    pts = np.round((tri_xy - (box.x0 + 0.5, box.y0 + 0.5)) * (1 << shift)).astype(np.int32)  # OpenCV: centres at integers
+    ids = np.zeros(box.shape, np.int32)
     for index, tri in enumerate(pts):
         cv2.fillConvexPoly(ids, tri, index + 1, lineType=cv2.LINE_8, shift=shift)
-    grow = max(1, grow)
-    kernel = np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)
+    kernel = np.ones((2 * max(1, grow) + 1,) * 2, np.uint8)
     ids = np.where(ids > 0, ids, cv2.dilate(ids.astype(np.float32), kernel).astype(np.int32))
-    affine = _affines(tri_xy, tri_uv)  # [K+1, 3, 2]; row 0 maps to OUTSIDE
-    x, y = box.pixel_centres(supersample)
-    coeff = affine[ids]
-    u = x * coeff[..., 0, 0] + y * coeff[..., 1, 0] + coeff[..., 2, 0]
-    v = x * coeff[..., 0, 1] + y * coeff[..., 1, 1] + coeff[..., 2, 1]
-    return np.stack([u, v], axis=-1).astype(np.float32)
+    affine = _affines(tri_xy, tri_uv).astype(np.float32)  # [K+1, 3, 2]; row 0 maps to OUTSIDE
+    x, y = box.centres()
+    out = np.empty(box.shape + (2,), np.float32)
+    for c in range(2):
+        out[..., c] = x * affine[ids, 0, c] + y * affine[ids, 1, c] + affine[ids, 2, c]
+    return out
 
 
-def render(graphic: np.ndarray, inverse_map: np.ndarray, box: Box, plate_size: tuple[int, int], supersample: int) -> tuple[np.ndarray, np.ndarray]:
-    """The graphic sampled through `inverse_map` onto the plate: (premultiplied RGBA float32 [H, W, C],
-    coverage float32 [H, W], the share of each plate pixel inside the graphic's rectangle).
-
-    Samples replicate the graphic's border pixels and are then cut by the exact rectangle before the box
-    filter, so the outline lands where the corners say (bilinear sampling against a black border would pull
-    it half a graphic pixel inwards)."""
+def polygon_coverage(polygon: np.ndarray, plate_size: tuple[int, int], supersample: int = COVERAGE_SUPERSAMPLE) -> np.ndarray:
+    """Share of each plate pixel inside a polygon [K, 2], float32 [H, W]: filled at `supersample` x resolution
+    over its bounding box, then box-filtered (OpenCV's LINE_AA fill bleeds about half a pixel outwards)."""
     width, height = plate_size
-    out = np.zeros((height, width, graphic.shape[2]), np.float32)
-    coverage = np.zeros((height, width), np.float32)
+    out = np.zeros((height, width), np.float32)
+    box = Box.around(polygon, plate_size, pad=1)
     if box.empty:
-        return out, coverage
-    gh, gw = graphic.shape[:2]
-    u, v = inverse_map[..., 0], inverse_map[..., 1]
-    inside = ((u >= 0) & (u <= gw) & (v >= 0) & (v <= gh)).astype(np.float32)
-    source, uv = _prefilter(graphic, inverse_map, float(inside.sum()))
+        return out
+    h, w = box.shape
+    canvas = np.zeros((h * supersample, w * supersample), np.uint8)
+    shift = 4
+    pts = np.round(((np.asarray(polygon, np.float64) - (box.x0, box.y0)) * supersample - 0.5) * (1 << shift)).astype(np.int32)
+    cv2.fillPoly(canvas, [pts], 255, lineType=cv2.LINE_8, shift=shift)
+    out[box.y0 : box.y1, box.x0 : box.x1] = cv2.resize(canvas, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    return out
+
+
+def render(graphic: np.ndarray, inverse_map: np.ndarray, box: Box, coverage: np.ndarray, footprint_px: float) -> np.ndarray:
+    """Premultiplied RGBA float32 [H, W, C] (plate size, as `coverage`): the graphic sampled through
+    `inverse_map` over `box`, times the outline's coverage. `footprint_px`: the outline's area on the plate."""
+    out = np.zeros(coverage.shape + (graphic.shape[2],), np.float32)
+    if box.empty:
+        return out
+    source, uv = _prefilter(graphic, inverse_map, footprint_px)
     sampled = cv2.remap(source, uv[..., 0] - 0.5, uv[..., 1] - 0.5, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    sampled = sampled.reshape(inside.shape + (graphic.shape[2],)) * inside[..., None]
-    size = (box.x1 - box.x0, box.y1 - box.y0)
-    if supersample > 1:
-        sampled = cv2.resize(sampled, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
-        inside = cv2.resize(inside, size, interpolation=cv2.INTER_AREA)
-    out[box.y0 : box.y1, box.x0 : box.x1] = sampled
-    coverage[box.y0 : box.y1, box.x0 : box.x1] = inside
-    return out, coverage
+    out[box.y0 : box.y1, box.x0 : box.x1] = sampled.reshape(box.shape + (graphic.shape[2],))
+    out *= coverage[..., None]
+    return out
 
 
-def _prefilter(graphic: np.ndarray, inverse_map: np.ndarray, footprint: float) -> tuple[np.ndarray, np.ndarray]:
-    """Shrink a graphic that the map minifies by more than 2x (INTER_AREA), and rescale the map to match;
-    `footprint`: how many (supersampled) pixels the graphic covers."""
+def _prefilter(graphic: np.ndarray, inverse_map: np.ndarray, footprint_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """Shrink a graphic larger than its footprint on the plate (INTER_AREA), and rescale the map to match."""
     gh, gw = graphic.shape[:2]
-    if footprint <= 0:
-        return graphic, inverse_map
-    factor = np.sqrt(footprint / (gw * gh))
-    if factor >= 0.5:
+    factor = np.sqrt(max(footprint_px, 1.0) / (gw * gh))
+    if factor >= 1.0:
         return graphic, inverse_map
     size = (max(2, int(round(gw * factor))), max(2, int(round(gh * factor))))
     small = cv2.resize(graphic, size, interpolation=cv2.INTER_AREA)
-    ratio = np.array([size[0] / gw, size[1] / gh], np.float32)
-    return small, inverse_map * ratio
+    return small, inverse_map * np.array([size[0] / gw, size[1] / gh], np.float32)
 
 
 def _triangles(grid: np.ndarray) -> np.ndarray:
@@ -145,8 +146,7 @@ def _affines(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Per-triangle affine maps src -> dst as [K+1, 3, 2] ([x, y, 1] @ A); row 0 and folded triangles -> OUTSIDE."""
     ones = np.ones(src.shape[:2] + (1,))
     system = np.concatenate([src, ones], axis=-1)  # [K, 3, 3]
-    det = np.linalg.det(system)
-    ok = np.abs(det) > 1e-9
+    ok = np.abs(np.linalg.det(system)) > 1e-9
     affine = np.zeros((len(src) + 1, 3, 2))
     affine[0, 2] = OUTSIDE
     solved = np.zeros((len(src), 3, 2))
@@ -154,3 +154,10 @@ def _affines(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     solved[~ok, 2] = OUTSIDE
     affine[1:] = solved
     return affine
+
+
+def mesh_outline(vertices: np.ndarray) -> np.ndarray:
+    """The border of a vertex grid [ny+1, nx+1, 2] as one polygon, clockwise from the top-left vertex."""
+    top, right = vertices[0, :-1], vertices[:-1, -1]
+    bottom, left = vertices[-1, :0:-1], vertices[:0:-1, 0]
+    return np.concatenate([top, right, bottom, left])
