@@ -36,23 +36,27 @@ def categorise(layer: int, tracks: np.ndarray, visible: np.ndarray, size: tuple[
     return kind
 
 
+def named_points(scene) -> tuple[np.ndarray, list[str]]:
+    """The sample's queries [N, 3] (0-based frame, x, y; rounded as in points.csv) and their names."""
+    candidates = sample_points(scene, 400, seed=0, frame=0)
+    kinds = [categorise(int(layer), tr, vis, scene.size) for layer, tr, vis in zip(candidates.layers, candidates.tracks, candidates.visible)]
+    names, rows = [], []
+    for kind, count in PICKS:
+        picked = [i for i, k in enumerate(kinds) if k == kind][:count]
+        if len(picked) < count:
+            raise RuntimeError(f"seed {PARAMS.seed} has only {len(picked)} '{kind}' points; pick another seed")
+        names += [f"{kind}_{n + 1:02d}" for n in range(count)]
+        rows += picked
+    return np.round(candidates.queries[rows], 3), names
+
+
 def main(out: Path = Path(__file__).resolve().parent / "orbit") -> None:
     scene = build_scene(PARAMS)
-    candidates = sample_points(scene, 400, seed=0, frame=0)
-    chosen: list[tuple[str, int]] = []
-    kinds = [categorise(int(layer), tr, vis, scene.size) for layer, tr, vis in zip(candidates.layers, candidates.tracks, candidates.visible)]
-    for kind, count in PICKS:
-        rows = [i for i, k in enumerate(kinds) if k == kind][:count]
-        if len(rows) < count:
-            raise RuntimeError(f"seed {PARAMS.seed} has only {len(rows)} '{kind}' points; pick another seed")
-        chosen += [(f"{kind}_{n + 1:02d}", i) for n, i in enumerate(rows)]
-    names = [name for name, _ in chosen]
-    rows = np.array([i for _, i in chosen])
+    queries, names = named_points(scene)
     for old in out.glob("orbit.*.png"):
         old.unlink()
     write_plate(render(scene), out, "orbit.%04d.png", FIRST_FRAME)
-    queries = np.round(candidates.queries[rows], 3)  # as written to points.csv; GT is computed for exactly these
-    tracks, visible = ground_truth(scene, queries)
+    tracks, visible = ground_truth(scene, queries)  # for the rounded queries, exactly as points.csv has them
     queries[:, 0] += FIRST_FRAME
     with open(out / "points.csv", "w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")

@@ -103,13 +103,14 @@ def _object(rng: np.random.Generator, p: SceneParams, k: int) -> Layer:
     return Layer(f"object{k + 1}", texture, matrices, shape, offset=np.array([-size / 2, -size / 2]))
 
 
-def render(scene: Scene) -> np.ndarray:
-    """The clip as uint8 [T, H, W, 3] (RGB)."""
+def render(scene: Scene, frames: list[int] | None = None) -> np.ndarray:
+    """The clip (or only `frames`, 0-based) as uint8 [T, H, W, 3] RGB; a frame's pixels do not depend on
+    which other frames are rendered (its noise has its own seed)."""
     p = scene.params
-    rng = np.random.default_rng([p.seed, 1])
     width, height = scene.size
-    video = np.empty((p.frames, height, width, 3), np.uint8)
-    for t in range(p.frames):
+    frames = list(range(p.frames)) if frames is None else list(frames)
+    video = np.empty((len(frames), height, width, 3), np.uint8)
+    for i, t in enumerate(frames):
         frame = _warp_layer(scene.layers[0], t, (0, 0, width, height))
         for layer in scene.layers[1:]:
             box = _bounding_box(layer, t, width, height)
@@ -121,8 +122,8 @@ def render(scene: Scene) -> np.ndarray:
             region = frame[y0:y1, x0:x1]
             region[mask] = _warp_layer(layer, t, box)[mask]
         if p.photometric:
-            frame = _photometric(frame, t, p.frames, rng)
-        video[t] = np.clip(frame * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            frame = _photometric(frame, t, p.frames, np.random.default_rng([p.seed, 1, t]))
+        video[i] = np.clip(frame * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return video
 
 
