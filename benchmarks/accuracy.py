@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tracker", default="chained-flow", help="tracker name(s), comma-separated; baselines are added")
     parser.add_argument("--preset", default="default", help="preset passed to every tracker (e.g. preview, paper)")
     parser.add_argument("--clips", type=int, default=None, help="only the first N clips of the suite")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"), help="device passed to every tracker")
     parser.add_argument("--query-mode", default="strided", choices=("strided", "first"))
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "out"), help="folder for the JSON results")
     args = parser.parse_args(argv)
@@ -84,10 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     for spec in clips:
         clip = prepare_clip(spec, args.query_mode)
         for tracker in trackers:
-            rows.append(evaluate(clip, tracker, args.preset, args.query_mode))
+            rows.append(evaluate(clip, tracker, args.preset, args.query_mode, args.device))
             r = rows[-1]
             print(f"  {spec.name} {tracker}: AJ {r['AJ']:.1f} in {r['seconds']:.1f} s", file=sys.stderr, flush=True)
-    title = (f"Suite '{args.suite}' ({len(clips)} clips), query mode {args.query_mode}, preset {args.preset}, "
+    title = (f"Suite '{args.suite}' ({len(clips)} clips), query mode {args.query_mode}, preset {args.preset}, device {args.device}, "
              f"{os.cpu_count()} cores, {time.perf_counter() - started:.0f} s in all")
     print_table(rows, trackers, title)
     out = Path(args.out)

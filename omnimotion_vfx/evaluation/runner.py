@@ -37,14 +37,14 @@ def prepare_clip(spec: ClipSpec, query_mode: str = "strided") -> ClipData:
     return ClipData(spec, render(scene), points)
 
 
-def evaluate(clip: ClipData, tracker: str, preset: str = "default", query_mode: str = "strided") -> dict:
+def evaluate(clip: ClipData, tracker: str, preset: str = "default", query_mode: str = "strided", device: str = "cpu") -> dict:
     """One tracker on one clip: metrics (AJ, delta_avg, OA, TC) plus seconds and the query count."""
     frames = tuple(range(FIRST_FRAME, FIRST_FRAME + len(clip.video)))
     geometry = ClipGeometry(frames)
     queries = clip.points.queries.copy()
     queries[:, 0] += FIRST_FRAME
     with tempfile.TemporaryDirectory(prefix="omnivfx-eval-") as work:
-        context = TrackerContext(Path(work), preset, "cpu", NullProgress(), StopToken())
+        context = TrackerContext(Path(work), preset, device, NullProgress(), StopToken())
         start = time.perf_counter()
         model, _ = build_evaluation_tracker(tracker, clip.video, geometry, context)
         tracks, visible = model(queries.astype(np.float32))
