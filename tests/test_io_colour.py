@@ -80,3 +80,12 @@ def test_colour_mistakes_are_input_errors(monkeypatch, colorspace, env, message)
         monkeypatch.delenv("OCIO", raising=False)
     with pytest.raises(InputError, match=message):
         make_converter(colorspace)
+
+
+def test_fallback_on_strided_input_matches_contiguous():
+    """Strips picked by channel index (layer B,G,R order) can be strided views; the result must not depend on it."""
+    pixels = np.random.default_rng(3).random((6, 7, 4), dtype=np.float32) * 3
+    strided = pixels[..., [2, 1, 0]]
+    view = pixels[:, ::2, :3]
+    np.testing.assert_array_equal(fallback_linear_to_display(strided), fallback_linear_to_display(np.ascontiguousarray(strided)))
+    np.testing.assert_array_equal(fallback_linear_to_display(view), fallback_linear_to_display(np.ascontiguousarray(view)))

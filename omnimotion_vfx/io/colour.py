@@ -22,7 +22,7 @@ from ..errors import InputError
 
 def srgb_encode(linear: np.ndarray) -> np.ndarray:
     """IEC 61966-2-1 sRGB transfer function, input clamped at 0 (returns a new float32 array)."""
-    return _srgb_in_place(np.maximum(np.asarray(linear, np.float32), 0.0))
+    return _srgb_in_place(_non_negative_copy(linear))
 
 
 def _srgb_in_place(x: np.ndarray) -> np.ndarray:
@@ -37,12 +37,19 @@ def _srgb_in_place(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def _non_negative_copy(values: np.ndarray) -> np.ndarray:
+    """A C-contiguous float32 copy clamped at 0 (strips picked by channel index may be strided)."""
+    out = np.array(values, dtype=np.float32, order="C", copy=True)
+    np.maximum(out, 0.0, out=out)
+    return out
+
+
 ROLL_OFF_KNEE = 0.6
 
 
 def highlight_roll_off(linear: np.ndarray, knee: float = ROLL_OFF_KNEE) -> np.ndarray:
     """Identity below `knee`, then a rational shoulder towards 1 (C1 at the knee, never reaches 1); new array."""
-    x = np.maximum(np.asarray(linear, np.float32), 0.0)
+    x = _non_negative_copy(linear)
     t = x - knee  # mask-free: t = 0 below the knee, so the shoulder term vanishes there
     np.maximum(t, 0.0, out=t)
     t *= 1.0 / (1.0 - knee)
