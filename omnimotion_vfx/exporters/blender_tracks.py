@@ -37,7 +37,9 @@ def apply_tracks(clip, names, frames, tracks, visible, width, height, first_fram
         if track is None:
             track = collection.new(name=name, frame=clip_frames[0])
         for frame, (x, y), seen in zip(clip_frames, xy, vis):
-            marker = track.markers.insert_frame(frame, co=(float(x) / width, 1.0 - float(y) / height))
+            co = (float(x) / width, 1.0 - float(y) / height)
+            marker = track.markers.insert_frame(frame, co=co)
+            marker.co = co  # insert_frame clamps its co argument (1.2 -> 1.0); off-frame points keep their place
             marker.mute = not bool(seen)
         for frame in [m.frame for m in track.markers if m.frame not in wanted]:
             track.markers.delete_frame(frame)

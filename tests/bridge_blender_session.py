@@ -1,0 +1,106 @@
+"""A Blender session driven by tests/test_bridge_blender.py, run in its own process with the real bpy module.
+
+It installs the built extension zip the way an artist's Blender does, loads a clip from a PNG plate, adds and
+selects markers, presses the add-on's operators against the daemon given on the command line and writes what
+Blender holds afterwards (tracks, markers, mute flags, plane track, panel messages) to a JSON file.
+
+bpy as a module has no event loop, so bpy.app.timers never fire: the session calls the add-on's timer function
+(`jobs.drain`, the function the operator registered) itself until the run ends, as Blender's loop would.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import time
+
+import bpy
+
+ADDON = "bl_ext.user_default.omnivfx_tracker"
+
+
+def pump(jobs, clip_name: str, timeout: float = 60.0) -> dict:
+    """Drive the timer until the clip's run ends; returns what the panel showed on the way."""
+    assert bpy.app.timers.is_registered(jobs.drain), "the operator did not register its timer"
+    seen = set()
+    deadline = time.monotonic() + timeout
+    while clip_name in jobs.RUNS:
+        assert time.monotonic() < deadline, "the run did not end"
+        jobs.drain()
+        run, message = jobs.view(clip_name)
+        if run is not None:
+            seen.add(run.stage)
+        time.sleep(0.05)
+    return {"message": jobs.view(clip_name)[1], "stages": sorted(seen)}
+
+
+def add_marker(clip, name: str, clip_frame: int, x: float, y: float) -> None:
+    """A selected marker at internal pixel (x, y) (origin top-left)."""
+    width, height = clip.size
+    track = clip.tracking.objects.active.tracks.new(name=name, frame=clip_frame)
+    track.markers.find_frame(clip_frame).co = (x / width, 1.0 - y / height)
+    track.select = True
+
+
+def dump_tracks(clip) -> dict:
+    return {
+        t.name: [[m.frame, m.co[0], m.co[1], m.mute] for m in t.markers]
+        for t in clip.tracking.objects.active.tracks
+    }
+
+
+def main(zip_path: str, first_file: str, endpoint: str, dead_endpoint: str, out_path: str) -> None:
+    bpy.ops.wm.read_factory_settings(use_empty=False)
+    done = bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True)
+    assert done == {"FINISHED"}, done
+    jobs = importlib.import_module(ADDON + ".jobs")
+    report: dict = {"addon_file": importlib.import_module(ADDON).__file__}
+    scene = bpy.context.scene
+    clip = bpy.data.movieclips.load(first_file)
+    scene.active_clip = clip
+    clip.frame_start = 101  # scene frame 101 shows clip frame 1
+    scene.frame_current = 103  # clip frame 3
+    settings = scene.omnivfx
+    settings.address = endpoint
+    settings.tracker = "chained-flow"
+    settings.preset = "preview"
+
+    add_marker(clip, "corner", 3, 20.5, 20.5)
+    add_marker(clip, "edge", 3, 58.5, 30.5)
+    add_marker(clip, "centre", 3, 32.5, 40.5)
+    add_marker(clip, "low", 3, 12.5, 52.5)
+    add_marker(clip, "unselected", 3, 40.5, 12.5)
+    clip.tracking.objects.active.tracks["unselected"].select = False
+
+    def press(mode: str) -> dict:
+        assert bpy.ops.omnivfx.track(mode=mode) == {"FINISHED"}
+        job_id = jobs.RUNS[clip.name].job_id
+        return {"job_id": job_id, **pump(jobs, clip.name), "tracks": dump_tracks(clip)}
+
+    settings.frames_from = "INLINE"
+    settings.grid_size = 3
+    report["grid"] = press("GRID")
+
+    for track in clip.tracking.objects.active.tracks:  # the grid run left its tracks selected
+        track.select = track.name in ("corner", "edge", "centre", "low")
+    settings.frames_from = "PATH"
+    settings.plane_track = True
+    report["markers"] = press("MARKERS")
+    planes = clip.tracking.objects.active.plane_tracks
+    report["plane"] = {p.name: [[m.frame, [list(c) for c in m.corners]] for m in p.markers] for p in planes}
+
+    settings.plane_track = False
+    settings.frames_from = "INLINE"
+    report["rerun"] = press("MARKERS")
+
+    settings.address = dead_endpoint
+    started = time.monotonic()
+    report["down"] = {**press("MARKERS"), "seconds": time.monotonic() - started}
+
+    with open(out_path, "w") as f:
+        json.dump(report, f)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:6])

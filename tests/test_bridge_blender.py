@@ -1,0 +1,117 @@
+"""The Blender add-on in real headless Blender (bpy 4.2) against a real `omnivfx serve` process.
+
+The extension zip is built by host_bridges/build_bridges.py and installed the way Blender installs extensions;
+tests/bridge_blender_session.py presses the add-on's operators in its own bpy process (fresh user folders via
+BLENDER_USER_RESOURCES) and reports what Blender holds; here that is compared with the daemon's tracks.npz.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from daemon_support import DaemonProcess, free_port
+from plate_factory import write_plate
+
+pytest.importorskip("bpy")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "host_bridges"))
+from build_bridges import build_blender  # noqa: E402
+
+SIZE = 64
+FIRST = 1001
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory):
+    """One Blender session (grid, markers + plane track, re-run with sent frames, daemon down): its report,
+    the daemon's jobs folder and the plate folder."""
+    tmp = tmp_path_factory.mktemp("blender_bridge")
+    write_plate(tmp / "plate", count=8, size=(SIZE, SIZE), step=(2.0, 1.0), first=FIRST, extension="png", pixel_type="uint8")
+    archive = build_blender(tmp, None)
+    daemon = DaemonProcess(tmp / "jobs").wait_ready()
+    try:
+        env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp / "blender_user"), OMP_WAIT_POLICY="PASSIVE")
+        args = [str(archive), str(tmp / "plate" / f"plate.{FIRST}.png"), daemon.endpoint,
+                f"tcp://127.0.0.1:{free_port()}", str(tmp / "report.json")]
+        done = subprocess.run([sys.executable, str(ROOT / "tests" / "bridge_blender_session.py"), *args],
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:] + daemon.log()
+    finally:
+        daemon.stop()
+    return json.loads((tmp / "report.json").read_text()), tmp / "jobs", tmp / "plate"
+
+
+def load_tracks(folder: Path) -> dict:
+    with np.load(folder / "tracks.npz") as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+def assert_markers_match(tracks: dict, results: dict, names: list[str]) -> None:
+    """Every (track, frame) marker sits at the daemon's position, muted exactly where the daemon says hidden."""
+    assert len(names) == len(results["tracks"])
+    for name, xy, visible in zip(names, results["tracks"], results["visible"]):
+        markers = {m[0]: m[1:] for m in tracks[name]}
+        assert sorted(markers) == [int(f) - FIRST + 1 for f in results["frames"]]
+        for frame, (x, y), seen in zip(results["frames"], xy, visible):
+            u, v, mute = markers[int(frame) - FIRST + 1]
+            assert u == pytest.approx(x / SIZE, abs=1e-6) and v == pytest.approx(1 - y / SIZE, abs=1e-6)
+            assert mute == (not seen)
+
+
+def test_extension_installs_from_the_built_zip(session):
+    report, _, _ = session
+    assert "extensions/user_default/omnivfx_tracker/__init__.py" in report["addon_file"]
+
+
+def test_selected_markers_become_tracks_with_the_daemon_positions(session):
+    report, _, plate = session
+    results = load_tracks(plate / "omnivfx" / "plate")  # the plate was read by path: default results folder
+    names = ["corner", "edge", "centre", "low"]
+    # The selected markers sat at scene frame 103 = clip frame 3 (clip.frame_start 101) = plate frame 1003.
+    np.testing.assert_allclose(results["query_points"][0], [1003, 20.5, 20.5])
+    assert_markers_match(report["markers"]["tracks"], results, names)
+    assert not results["visible"].all(), "the 'edge' point leaves the frame: some markers must be muted"
+    assert report["markers"]["tracks"]["unselected"] == [[3, pytest.approx(40.5 / SIZE), pytest.approx(1 - 12.5 / SIZE), False]]
+    assert "4 tracks over 8 frames" in report["markers"]["message"]
+    assert set(report["markers"]["stages"]) - {"connecting"}, "the daemon's progress reached the panel"
+
+
+def test_rerun_with_sent_frames_updates_the_same_tracks(session):
+    report, jobs_dir, _ = session
+    results = load_tracks(jobs_dir / report["rerun"]["job_id"] / "results")
+    assert sorted(report["rerun"]["tracks"]) == sorted(report["markers"]["tracks"]), "no new tracks on a re-run"
+    assert_markers_match(report["rerun"]["tracks"], results, ["corner", "edge", "centre", "low"])
+
+
+def test_grid_tracks(session):
+    report, jobs_dir, _ = session
+    results = load_tracks(jobs_dir / report["grid"]["job_id"] / "results")
+    assert_markers_match(report["grid"]["tracks"], results, [f"grid_{i:04d}" for i in range(1, 10)])
+
+
+def test_plane_track_follows_the_four_tracks(session):
+    report, _, _ = session
+    plane = report["plane"]["OmniVFX plane"]
+    tracks = report["markers"]["tracks"]
+    assert [frame for frame, _ in plane] == list(range(1, 9))
+    for frame, corners in plane:
+        at_frame = {name: tuple(tracks[name][frame - 1][1:3]) for name in ("corner", "edge", "centre", "low")}
+        np.testing.assert_allclose(sorted(map(tuple, corners)), sorted(at_frame.values()), atol=1e-6)
+    corners = np.array(plane[2][1])  # at the reference frame: counter-clockwise from bottom-left (y up)
+    area = 0.5 * np.sum(corners[:, 0] * np.roll(corners[:, 1], -1) - np.roll(corners[:, 0], -1) * corners[:, 1])
+    assert area > 0
+    assert corners[0][1] == corners[:, 1].min() or corners[1][1] == corners[:, 1].min()
+
+
+def test_daemon_down_gives_the_start_command_in_the_panel(session):
+    report, _, _ = session
+    message = report["down"]["message"]
+    assert message.startswith("No omnivfx daemon at tcp://127.0.0.1:") and "`omnivfx serve --bind" in message
+    assert report["down"]["seconds"] < 5
