@@ -33,7 +33,7 @@ def rss_kib(pid: int) -> int:
 class DaemonProcess:
     """`omnivfx serve` in a subprocess; `stop()` sends SIGTERM and returns the exit code."""
 
-    def __init__(self, jobs_dir: Path, *extra: str, port: int | None = None, client_args: dict | None = None) -> None:
+    def __init__(self, jobs_dir: Path, *extra: str, port: int | None = None, client_args: dict | None = None, env: dict | None = None) -> None:
         self.client_args = client_args or {}
         self.endpoint = f"tcp://127.0.0.1:{port or free_port()}"
         self.jobs_dir = jobs_dir
@@ -41,7 +41,7 @@ class DaemonProcess:
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [OMNIVFX, "serve", "--bind", self.endpoint, "--jobs-dir", str(jobs_dir), "--heartbeat", "0.25", *extra],
-            stdout=self._log, stderr=subprocess.STDOUT, env=ENV,
+            stdout=self._log, stderr=subprocess.STDOUT, env=dict(ENV, **(env or {})),
         )
         self.pid = self.process.pid
 

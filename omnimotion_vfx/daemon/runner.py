@@ -1,7 +1,8 @@
 """Runs jobs off the ROUTER loop: worker threads fit plates one job each; an I/O pool answers quick requests.
 
-Workers take queued jobs in order (`workers` at a time), fit them with `fit_job`, write the results folder and
-keep the fitted plate warm in the `FittedCache`. The I/O pool writes inline plates, loads finished results and
+Workers take queued jobs in order (`workers` at a time) and hand each to the daemon's `JobEngine` (this process,
+or a Ray cluster; chosen at start-up), which writes the results folder; a fitted plate that lives in this
+process is kept warm in the `FittedCache`. The I/O pool writes inline plates, loads finished results and
 answers extra queries, so a long fit never delays a fetch. Everything a client must hear goes through the
 `Outbox`; the loop never waits on any of this.
 """
@@ -17,9 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from ..errors import InputError, Interrupted
-from ..progress import CallbackProgress, NullProgress, StopToken
-from ..results.folder import TrackResults, load_results, write_results
+from ..progress import NullProgress, StopToken
+from ..results.folder import TrackResults, load_results
 from ..track_job import TrackJob, fit_job
+from .engines import JobEngine, LocalEngine
 from .fitted_cache import FittedCache
 from .inline_plate import write_inline_plate
 from .job_store import CANCELLED, DONE, FAILED, INTERRUPTED, PREPARING, QUEUED, RUNNING, JobRecord, JobStore
@@ -27,7 +29,6 @@ from .outbox import Outbox, Outgoing
 from .protocol import ErrorCode
 
 log = logging.getLogger("omnivfx.daemon")
-PROGRESS_RATE = 4.0  # messages per second per job: enough for a bar, cheap for the loop
 
 
 def result_message(identity: bytes | None, job_id: str, request_id: Any, results: TrackResults, results_dir: str | None) -> Outgoing:
@@ -48,8 +49,9 @@ def error_message(identity: bytes | None, job_id: str | None, request_id: Any, c
 
 
 class JobRunner:
-    def __init__(self, store: JobStore, outbox: Outbox, cache: FittedCache, workers: int = 1) -> None:
+    def __init__(self, store: JobStore, outbox: Outbox, cache: FittedCache, workers: int = 1, engine: JobEngine | None = None) -> None:
         self.store = store
+        self.engine = engine or LocalEngine()
         self.outbox = outbox
         self.cache = cache
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -118,6 +120,7 @@ class JobRunner:
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._io.shutdown(wait=False, cancel_futures=True)
+        self.engine.close()
 
     # --- worker side -------------------------------------------------------------------------------------
 
@@ -148,11 +151,7 @@ class JobRunner:
             self.outbox.put(Outgoing(None, job_id, "progress", None, {"job_id": job_id, "state": RUNNING, **event}))
 
         try:
-            job = TrackJob.from_dict(record.spec)
-            fitted, queries = fit_job(job, CallbackProgress(forward, PROGRESS_RATE), stop)
-            stop.raise_if_requested("before writing results")
-            results = fitted.answer(queries.points, queries.names)
-            folder = str(write_results(fitted.out_dir, results))
+            finished = self.engine.run(job_id, TrackJob.from_dict(record.spec), forward, stop)
         except Interrupted as exc:
             code = ErrorCode.CANCELLED if record.cancel_requested else ErrorCode.INTERRUPTED
             self._finish(job_id, CANCELLED if code == ErrorCode.CANCELLED else INTERRUPTED, code, str(exc))
@@ -163,11 +162,13 @@ class JobRunner:
         except Exception as exc:  # a bug in the engine must not take the daemon down
             self._finish(job_id, FAILED, ErrorCode.INTERNAL_ERROR, self._crash_message(job_id, exc))
             return
-        self.cache.put(job_id, fitted)
+        if finished.fitted is not None:
+            self.cache.put(job_id, finished.fitted)
+        folder = finished.folder
         self.store.update(job_id, state=DONE, finished=time.time(), results_dir=folder, progress={},
                           spec=dict(record.spec, out=folder))
         log.info("job %s done: %s", job_id, folder)
-        self.outbox.put(result_message(None, job_id, None, results, folder))
+        self.outbox.put(result_message(None, job_id, None, finished.results, folder))
 
     def _finish(self, job_id: str, state: str, code: str, message: str) -> None:
         self.store.update(job_id, state=state, finished=time.time(), error_code=code, error_message=message)
@@ -219,6 +220,7 @@ class JobRunner:
             if record is None:
                 raise InputError(f"job {job_id} is gone")
             # Reload without the original queries: the caches and checkpoints in the results folder make it cheap.
+            # This is also how a plate fitted on a Ray cluster gets answered (docs/daemon.md, "On a Ray cluster").
             spec = dict(record.spec, queries=None, grid=None, grid_frame=None, query_points=None, query_names=None)
             fitted, _ = fit_job(TrackJob.from_dict(spec), NullProgress(), StopToken())
             self.cache.put(job_id, fitted)

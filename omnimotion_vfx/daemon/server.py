@@ -23,6 +23,7 @@ import zmq
 from .. import __version__
 from ..errors import InputError
 from ..track_job import DEFAULT_TRACKER, TrackJob
+from .engines import make_engine
 from .fitted_cache import FittedCache
 from .inline_plate import check_inline_frames
 from .job_store import ACTIVE_STATES, DONE, PREPARING, QUEUED, RESUMABLE_STATES, JobRecord, JobStore
@@ -50,6 +51,9 @@ class DaemonConfig:
     shutdown_timeout: float = 120.0
     curve_keys: Path | None = None
     allow_remote: bool = False
+    ray_address: str | None = None  # run jobs on this Ray cluster ('auto' or HOST:PORT) instead of in this process
+    gpus_per_job: float = 1.0  # Ray only; fractional to share a card, 0 or no GPU in the cluster = CPU workers
+    cpus_per_job: float = 1.0  # Ray only
 
 
 def check_bind(endpoint: str, allow_remote: bool) -> None:
@@ -72,7 +76,8 @@ class Daemon:
         self.store = JobStore(Path(config.jobs_dir))
         revived = self.store.load()
         self.outbox = Outbox(self.context, f"inproc://omnivfx-outbox-{id(self)}")
-        self.runner = JobRunner(self.store, self.outbox, FittedCache(config.keep_fitted), config.workers)
+        engine = make_engine(config.ray_address, config.gpus_per_job, config.cpus_per_job)
+        self.runner = JobRunner(self.store, self.outbox, FittedCache(config.keep_fitted), config.workers, engine)
         self._subscribers: dict[str, dict[bytes, Any]] = {}
         self._seen: dict[bytes, float] = {}
         self._started = time.time()
@@ -98,7 +103,8 @@ class Daemon:
         poller.register(router, zmq.POLLIN)
         poller.register(wake, zmq.POLLIN)
         next_beat = time.monotonic() + self.config.heartbeat_interval
-        log.info("omnivfx daemon %s (protocol %d) serving on %s, jobs in %s", __version__, PROTOCOL_VERSION, self.config.bind, self.store.root)
+        log.info("omnivfx daemon %s (protocol %d) serving on %s, jobs in %s, engine %s", __version__, PROTOCOL_VERSION,
+                 self.config.bind, self.store.root, self.runner.engine.description)
         try:
             while not stop.is_set():
                 timeout = max(0.0, min(0.2, next_beat - time.monotonic()))
@@ -251,6 +257,7 @@ class Daemon:
             "pid": os.getpid(),
             "uptime": round(time.time() - self._started, 3),
             "workers": self.runner.workers,
+            "engine": self.runner.engine.description,
             "queue_length": self.runner.queue_length(),
             "running": self.runner.running(),
             "jobs": self.store.counts(),
