@@ -1,0 +1,221 @@
+"""The OmniVFX panel: pick a Read node (and a Tracker4 whose tracks are the query points, or a grid), track
+with the daemon in a worker thread, and build the nodes when the result arrives.
+
+Threading follows Nuke's guide: the worker owns the client and a nuke.ProgressTask; everything that touches the
+node graph or the panel's knobs goes through nuke.executeInMainThread(WithResult). The panel's Cancel button and
+the progress bar's own cancel both stop the daemon's job (it stays resumable).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import nuke
+import nukescripts
+
+from . import nodes
+from .knob_math import from_nuke, track_index
+from .plate_pattern import ReadPlate, read_plate
+from .tcl_list import tracker_track_names
+from .vendor.omnimotion_vfx.client import Client, DaemonError, DaemonUnavailable, Progress
+from .vendor.omnimotion_vfx.daemon.protocol import DEFAULT_ENDPOINT
+
+TRACKERS = ["omnimotion", "chained-flow"]
+PRESETS = ["default", "preview", "paper"]
+SOURCES = ["selected Tracker4", "grid"]
+PROBE_TIMEOUT = 1.0
+
+
+def not_running_message(endpoint: str) -> str:
+    return f"No omnivfx daemon at {endpoint}: start it with `omnivfx serve --bind {endpoint}`"
+
+
+def selected_read() -> "nuke.Node":
+    reads = nuke.selectedNodes("Read")
+    if len(reads) != 1:
+        raise ValueError("select one Read node (the plate to track)")
+    return reads[0]
+
+
+def plate_of(read: "nuke.Node") -> ReadPlate:
+    return read_plate(read["file"].value(), int(read["first"].value()), int(read["last"].value()),
+                      str(read["frame_mode"].value()), str(read["frame"].value()), read.width(), read.height())
+
+
+def tracker_queries(tracker: "nuke.Node", plate: ReadPlate, script_frame: int) -> tuple[list[str], list[list[float]]]:
+    """The Tracker4's tracks at the current frame as (plate frame, x, y) queries in the daemon's pixels."""
+    table = tracker["tracks"]
+    names = tracker_track_names(table.toScript())
+    if not names:
+        raise ValueError(f"{tracker.name()} has no tracks; add some, or use a grid")
+    points = []
+    for track in range(len(names)):
+        x = table.getValueAt(script_frame, track_index(track, "track_x"))
+        y = table.getValueAt(script_frame, track_index(track, "track_y"))
+        points.append([float(plate.plate_frame(script_frame)), *from_nuke(x, y, plate.height)])
+    return names, points
+
+
+class TrackRun:
+    """One job: the worker thread, its progress task and the cancel watcher."""
+
+    def __init__(self, panel: "OmniVFXPanel", endpoint: str, submit_args: dict, plate: ReadPlate, names: list[str] | None,
+                 cornerpin: bool, dense_reads: bool) -> None:
+        self.panel, self.endpoint, self.submit_args, self.plate = panel, endpoint, submit_args, plate
+        self.names, self.cornerpin, self.dense_reads = names, cornerpin, dense_reads
+        self.job_id = uuid.uuid4().hex
+        self.cancel_requested = threading.Event()
+        self.done = threading.Event()
+        self.nodes: list = []
+        self.thread = threading.Thread(target=self._work, name=f"omnivfx-{self.job_id[:8]}", daemon=True)
+
+    def _status(self, text: str) -> None:
+        nuke.executeInMainThread(self.panel.set_status, args=(text,))
+
+    def _work(self) -> None:
+        task = nuke.ProgressTask("OmniVFX tracking")
+        try:
+            self._track(task)
+        except DaemonError as exc:
+            self._status("Cancelled (the daemon can resume it)" if exc.code == "cancelled" else f"Daemon error ({exc.code}): {exc}")
+        except DaemonUnavailable:
+            self._status(not_running_message(self.endpoint))
+        except Exception as exc:  # the worker must always report back, or the panel would wait forever
+            self._status(f"{type(exc).__name__}: {exc}")
+        finally:
+            del task
+            self.done.set()
+            nuke.executeInMainThread(self.panel.run_finished, args=(self,))
+
+    def _track(self, task: "nuke.ProgressTask") -> None:
+        try:
+            with Client(self.endpoint, timeout=PROBE_TIMEOUT, retries=0) as probe:
+                probe.status()
+        except DaemonUnavailable:
+            self._status(not_running_message(self.endpoint))
+            return
+        task.setMessage("submitting")
+        with Client(self.endpoint) as client:
+            client.submit(job_id=self.job_id, **self.submit_args)
+            threading.Thread(target=self._watch_cancel, args=(task,), name="omnivfx-cancel", daemon=True).start()
+            result = client.wait(self.job_id, on_progress=lambda p: self._progress(task, p))
+        task.setMessage("building nodes")
+        task.setProgress(100)
+        summary = nuke.executeInMainThreadWithResult(self._build, args=(result,))
+        self._status(summary)
+
+    def _progress(self, task: "nuke.ProgressTask", progress: Progress) -> None:
+        stage = progress.stage or progress.state
+        task.setMessage(f"{stage} {progress.step}/{progress.total}" if progress.total else stage)
+        task.setProgress(int(100 * progress.step / progress.total) if progress.total else 0)
+
+    def _watch_cancel(self, task: "nuke.ProgressTask") -> None:
+        """Its own thread and client: the progress bar's cancel or the panel's Cancel stops the daemon's job."""
+        while not self.done.is_set():
+            if task.isCancelled() or self.cancel_requested.is_set():
+                with Client(self.endpoint, timeout=PROBE_TIMEOUT, retries=1) as client:
+                    client.cancel(self.job_id)
+                return
+            time.sleep(0.1)
+
+    def _build(self, result) -> str:
+        """Main thread: the nodes, and the panel's summary line."""
+        self.nodes = [nodes.create_tracker(result, self.plate, self.names or list(result.names))]
+        text = f"Tracker4 {self.nodes[0].name()}: {len(result.tracks)} tracks, {int((~result.visible).sum())} occluded keys left out"
+        if self.cornerpin:
+            try:
+                self.nodes.append(nodes.create_cornerpin(result, self.plate))
+                text += f"; {self.nodes[-1].name()}"
+            except ValueError as exc:
+                text += f"; no CornerPin2D: {exc}"
+        if self.dense_reads and result.results_dir:
+            reads = nodes.create_dense_reads(result.results_dir, self.plate)
+            self.nodes += reads
+            text += f"; {len(reads)} Read nodes" if reads else f"; no mattes/STMaps yet (omnivfx export {result.results_dir} --format mattes,stmap)"
+        return text
+
+
+class OmniVFXPanel(nukescripts.PythonPanel):
+    def __init__(self) -> None:
+        super().__init__("OmniVFX tracker", "uk.omnivfx.tracker")
+        self.address = nuke.String_Knob("address", "Daemon")
+        self.address.setValue(DEFAULT_ENDPOINT)
+        self.check = nuke.PyScript_Knob("check", "Check daemon")
+        self.tracker = nuke.Enumeration_Knob("tracker", "Tracker", TRACKERS)
+        self.preset = nuke.Enumeration_Knob("preset", "Preset", PRESETS)
+        self.source = nuke.Enumeration_Knob("source", "Points", SOURCES)
+        self.grid = nuke.Int_Knob("grid", "Grid N x N")
+        self.grid.setValue(8)
+        self.cornerpin = nuke.Boolean_Knob("cornerpin", "CornerPin2D from four tracks")
+        self.dense_reads = nuke.Boolean_Knob("dense_reads", "Read mattes/STMaps")
+        self.track = nuke.PyScript_Knob("track", "Track")
+        self.cancel = nuke.PyScript_Knob("cancel", "Cancel")
+        self.status = nuke.Text_Knob("status", "", "")
+        for knob in (self.address, self.check, self.tracker, self.preset, self.source, self.grid, self.cornerpin,
+                     self.dense_reads, self.track, self.cancel, self.status):
+            self.addKnob(knob)
+        self.run: TrackRun | None = None
+
+    def knobChanged(self, knob: "nuke.Knob") -> None:
+        if knob is self.track:
+            self.start()
+        elif knob is self.cancel and self.run is not None:
+            self.run.cancel_requested.set()
+            self.set_status("Cancelling...")
+        elif knob is self.check:
+            threading.Thread(target=self._check, args=(self.address.value(),), daemon=True).start()
+
+    def set_status(self, text: str) -> None:
+        self.status.setValue(text)
+
+    def run_finished(self, run: TrackRun) -> None:
+        if self.run is run:
+            self.run = None
+
+    def start(self) -> TrackRun | None:
+        """Main thread: read the selection, then hand the job to a worker thread."""
+        if self.run is not None:
+            self.set_status("A job is running; cancel it first")
+            return None
+        try:
+            plate = plate_of(selected_read())
+            submit = {"plate": plate.pattern, "frame_range": plate.frame_range, "tracker": self.tracker.value(),
+                      "preset": self.preset.value()}
+            names = None
+            if self.source.value() == "grid":
+                frame = plate.plate_frame(nuke.frame())
+                if not plate.first <= frame <= plate.last:
+                    raise ValueError(f"the current frame is outside the plate ({plate.frame_range})")
+                submit.update(grid=int(self.grid.value()), grid_frame=frame)
+            else:
+                trackers = nuke.selectedNodes("Tracker4")
+                if len(trackers) != 1:
+                    raise ValueError("select one Tracker4 whose tracks are the points to track (or choose grid)")
+                names, points = tracker_queries(trackers[0], plate, nuke.frame())
+                submit.update(queries=points, query_names=names)
+        except ValueError as exc:
+            self.set_status(str(exc))
+            return None
+        self.run = TrackRun(self, self.address.value(), submit, plate, names, bool(self.cornerpin.value()),
+                            bool(self.dense_reads.value()))
+        self.set_status("Connecting to the daemon...")
+        self.run.thread.start()
+        return self.run
+
+    def _check(self, endpoint: str) -> None:
+        try:
+            with Client(endpoint, timeout=PROBE_TIMEOUT, retries=0) as client:
+                status = client.status()
+            text = f"Daemon {status.get('version', '?')}: {len(status.get('running') or [])} running, {status.get('queue_length', 0)} queued"
+        except (DaemonError, DaemonUnavailable):
+            text = not_running_message(endpoint)
+        nuke.executeInMainThread(self.set_status, args=(text,))
+
+
+def show() -> OmniVFXPanel:
+    """Menu command: open the panel (non-modal, so Nuke stays usable while the job runs)."""
+    panel = OmniVFXPanel()
+    panel.show()
+    return panel
