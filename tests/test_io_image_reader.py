@@ -116,7 +116,7 @@ def test_nan_and_inf_are_replaced_and_reported(tmp_path):
     assert (frame.pixels[3, 4] == 0).all() and frame.pixels[STRIP_ROWS + 2, 1, 2] == 0
 
 
-@pytest.mark.parametrize("name", ["cut.exr", "cut.png"])
+@pytest.mark.parametrize("name", ["cut.exr", "cut.png", "cut.jpg", "cut.tif", "cut.dpx"])
 def test_a_truncated_file_is_named(tmp_path, name):
     path = write_image(tmp_path / name, _rgb(120, 160), "half" if name.endswith("exr") else "uint8")
     truncate(path, 0.4)

@@ -8,6 +8,8 @@ Pixels are decoded in strips of rows so that the frame itself is the only full-s
 
 from __future__ import annotations
 
+import os
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -17,6 +19,8 @@ import OpenImageIO as oiio
 from ..errors import InputError
 from .c_stderr import held_c_stderr
 
+NOISY_EXTENSIONS = {".png", ".jpg", ".jpeg"}
+DAMAGE_WORDS = ("premature end", "truncat", "corrupt")
 STRIP_ROWS = 64  # rows decoded per call (a multiple of EXR's 16/32-row chunks); temporaries are strip-sized
 
 
@@ -51,7 +55,7 @@ Converter = Callable[[np.ndarray, bool], np.ndarray]
 
 def read_info(path: str) -> ImageInfo:
     """Header only: cheap enough to call on every frame of a plate."""
-    with held_c_stderr():
+    with _held_if_noisy(path):
         inp = _open(path)
     try:
         spec = inp.spec()
@@ -77,7 +81,7 @@ def read_image(path: str, layer: str | None = None, convert: Converter | None = 
     """Decode in strips of rows: each strip is picked (RGB or `layer`), cleaned of NaN/Inf, converted with
     `convert(strip, scene_linear)` and placed into the display window. The result is the only full-size
     float32 buffer, which is what keeps a long 4K plate streamable (docs/plates.md)."""
-    with held_c_stderr():
+    with _held_if_noisy(path):
         return _decode(path, layer, convert)
 
 
@@ -121,9 +125,20 @@ def _strips(inp: oiio.ImageInput, spec: oiio.ImageSpec, lo: int, hi: int, path: 
             rows = inp.read_tiles(0, 0, spec.x, spec.x + spec.width, y_begin, y_end, spec.z, spec.z + max(1, spec.depth), lo, hi, oiio.FLOAT)
         else:
             rows = inp.read_scanlines(0, 0, y_begin, y_end, spec.z, lo, hi, oiio.FLOAT)
-        if rows is None or not isinstance(rows, np.ndarray):
-            raise InputError(f"cannot read pixels of {path} (rows {y_begin}-{y_end - 1}): {_oiio_error(inp)}; the file may be truncated or damaged")
+        # libjpeg decodes a truncated file as grey and only reports it: such a report is damage, other notes are not
+        message = _oiio_error(inp) if inp.has_error else ""
+        if rows is None or not isinstance(rows, np.ndarray) or any(word in message.lower() for word in DAMAGE_WORDS):
+            raise InputError(
+                f"cannot read pixels of {path} (rows {y_begin}-{y_end - 1}): {message or 'unknown error'}; "
+                "the file may be truncated or damaged"
+            )
         yield y_begin, y_end, np.asarray(rows, np.float32).reshape(y_end - y_begin, spec.width, hi - lo)
+
+
+def _held_if_noisy(path: str) -> AbstractContextManager:
+    """libpng and libjpeg print to fd 2 themselves; other decoders report through OIIO only, so EXR/DPX/TIFF
+    reads skip the (process-wide, serialised) stderr redirection."""
+    return held_c_stderr() if os.path.splitext(path)[1].lower() in NOISY_EXTENSIONS else nullcontext()
 
 
 def _open(path: str) -> oiio.ImageInput:
