@@ -1,8 +1,8 @@
 """Hold what C image libraries print to stderr while a file is decoded.
 
 libpng (through OpenImageIO) prints "libpng error: ..." straight to file descriptor 2 before OIIO reports the
-same failure through `geterror()`. The CLI promises one line per bad input, so while a frame decodes, fd 2
-points at a temporary file; afterwards the text is written back to the real stderr, except the library's own
+same failure through `geterror()`. The CLI promises one line per bad input, so while a PNG or JPEG frame
+decodes (image_reader.py decides which formats), fd 2 points at a temporary file; afterwards the text is written back to the real stderr, except the library's own
 error lines when the read failed (the InputError already carries that message). Nothing else is lost, only
 delayed by one frame.
 """
