@@ -109,7 +109,7 @@ def make_plane_track(clip: bpy.types.MovieClip, tracks: list[bpy.types.MovieTrac
 
 def load_matte_sequence(results_dir: str) -> str:
     """The occlusion matte (`omnivfx export RESULTS --format mattes`) as an image sequence for the compositor."""
-    folder = os.path.join(results_dir, "mattes")
+    folder = os.path.join(results_dir, "export", "mattes")  # the default of `omnivfx export`
     files = sorted(f for f in os.listdir(folder) if f.startswith("matte.") and f.endswith(".exr")) if os.path.isdir(folder) else []
     if not files:
         return f"no matte yet (run `omnivfx export {results_dir} --format mattes`)"

@@ -14,7 +14,8 @@ import nuke
 from .knob_math import corner_order, to_nuke, track_index
 from .plate_pattern import ReadPlate, to_hashes
 
-DENSE_SEQUENCES = (("mattes", "matte.%04d.exr"), ("stmap", "stmap.%04d.exr"))
+# Where `omnivfx export RESULTS --format mattes,stmap` writes by default (RESULTS/export/).
+DENSE_SEQUENCES = (("export/mattes", "matte.%04d.exr"), ("export/stmap", "stmap.%04d.exr"))
 
 
 def create_tracker(result, plate: ReadPlate, names: list[str]) -> "nuke.Node":
@@ -63,7 +64,7 @@ def create_cornerpin(result, plate: ReadPlate) -> "nuke.Node":
 
 
 def create_dense_reads(results_dir: str, plate: ReadPlate) -> list["nuke.Node"]:
-    """Read nodes (raw data) for the mattes/STMaps `omnivfx export` wrote into the results folder, if any."""
+    """Read nodes (raw data) for the mattes/STMaps `omnivfx export` wrote into RESULTS/export/, if any."""
     reads = []
     for folder, pattern in DENSE_SEQUENCES:
         path = os.path.join(results_dir, folder, pattern)

@@ -1,0 +1,224 @@
+"""The Nuke panel against a real `omnivfx serve` process, inside a fake `nuke` (tests/fake_nuke) that enforces
+the API's signatures and its threading rule, and records calls. Nodes it builds are checked against the
+daemon's tracks.npz. What real Nuke would do differently is listed in docs/bridges.md.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from daemon_support import DaemonProcess, free_port
+from plate_factory import write_plate
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "fake_nuke"))
+sys.path.insert(0, str(ROOT / "host_bridges"))
+from build_bridges import build_nuke  # noqa: E402
+
+WIDTH, HEIGHT, FIRST = 64, 48, 1001
+
+
+@pytest.fixture(scope="module")
+def nuke_path(tmp_path_factory):
+    """The built plug-in folder on sys.path, as NUKE_PATH puts it there in Nuke."""
+    folder = build_nuke(tmp_path_factory.mktemp("nuke_plugin") / "omnivfx_nuke_plugin")
+    sys.path.insert(0, str(folder))
+    yield folder
+    sys.path.remove(str(folder))
+    for name in [m for m in sys.modules if m == "omnivfx_nuke" or m.startswith("omnivfx_nuke.")]:
+        del sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    process = DaemonProcess(tmp_path_factory.mktemp("nuke_daemon") / "jobs").wait_ready()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def nuke(nuke_path):
+    import nuke as fake
+
+    fake.reset()
+    return fake
+
+
+@pytest.fixture
+def plate(tmp_path) -> Path:
+    write_plate(tmp_path / "plate", count=8, size=(WIDTH, HEIGHT), step=(2.0, 1.0), first=FIRST)
+    return tmp_path / "plate"
+
+
+def read_node(nuke, plate: Path):
+    """A Read of the EXR plate, shifted to start at script frame 1 (as many comps do)."""
+    read = nuke.createNode("Read", "", False)
+    read["file"].setValue(str(plate / "plate.####.exr"))
+    read["first"].setValue(FIRST)
+    read["last"].setValue(FIRST + 7)
+    read["frame_mode"].setValue("start at")
+    read["frame"].setValue("1")
+    return read
+
+
+def source_tracker(nuke, points_nuke: list[tuple[float, float]], script_frame: int):
+    """A Tracker4 with one track per point, keyed at `script_frame`, as an artist leaves it."""
+    tracker = nuke.createNode("Tracker4", "", False)
+    for track, (x, y) in enumerate(points_nuke):
+        tracker["add_track"].execute()
+        for column, value in ((2, x), (3, y)):
+            tracker["tracks"].setAnimated(track * 31 + column)
+            tracker["tracks"].setValueAt(value, script_frame, track * 31 + column)
+    return tracker
+
+
+def press_and_wait(nuke, panel, timeout: float = 60.0):
+    """Press Track, then run Nuke's main-thread loop until the worker has finished and reported back."""
+    panel.knobChanged(panel.track)
+    run = panel.run
+    assert run is not None, panel.status.value()
+    deadline = time.monotonic() + timeout
+    while panel.run is not None:
+        assert time.monotonic() < deadline, "the worker never finished"
+        nuke.process_events(0.05)
+    return run
+
+
+def load_npz(folder: Path) -> dict:
+    with np.load(folder / "tracks.npz") as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+def test_menu_entry_opens_the_panel(nuke, nuke_path):
+    runpy.run_path(str(nuke_path / "menu.py"))
+    command, _ = nuke.MENUS["Nuke"].commands["OmniVFX/Track with daemon..."]
+    panel = command()
+    assert panel.shown and {"address", "track", "cancel", "status", "grid", "cornerpin"} <= set(panel.knobs())
+
+
+def test_tracker_points_become_a_tracker4_and_cornerpin(nuke, daemon, plate):
+    from omnivfx_nuke.panel import OmniVFXPanel
+
+    read = read_node(nuke, plate)
+    corners = [(12.5, 10.5), (50.5, 12.5), (48.5, 36.5), (61.5, 30.5)]  # Nuke pixels, y up; the last one leaves
+    source = source_tracker(nuke, corners, 3)
+    read.setSelected(True)
+    nuke.frame(3)  # script frame 3 = plate frame 1003
+    panel = OmniVFXPanel()
+    panel.address.setValue(daemon.endpoint)
+    panel.tracker.setValue("chained-flow")
+    panel.preset.setValue("preview")
+    panel.cornerpin.setValue(True)
+    assert source.isSelected() and read.isSelected()
+    run = press_and_wait(nuke, panel)
+
+    results = load_npz(plate / "omnivfx" / "plate")
+    expected_queries = [[1003, x, HEIGHT - y] for x, y in corners]
+    np.testing.assert_allclose(results["query_points"], expected_queries, atol=1e-4)
+    tracker, pin = run.nodes[0], run.nodes[1]
+    assert (tracker.Class(), pin.Class()) == ("Tracker4", "CornerPin2D")
+    table = tracker["tracks"]
+    script_frames = results["frames"] - FIRST + 1
+    assert not results["visible"].all(), "a corner leaves the frame: some keys must be left out"
+    for track, (xy, visible) in enumerate(zip(results["tracks"], results["visible"])):
+        want_x = {float(f): float(x) for f, x, seen in zip(script_frames, xy[:, 0], visible) if seen}
+        want_y = {float(f): float(HEIGHT - y) for f, y, seen in zip(script_frames, xy[:, 1], visible) if seen}
+        assert table.keys(track * 31 + 2) == pytest.approx(want_x)
+        assert table.keys(track * 31 + 3) == pytest.approx(want_y)
+        assert (table.getValue(track * 31 + 6), table.getValue(track * 31 + 7)) == (1, 0)
+    assert tracker["reference_frame"].value() == 3
+    # CornerPin2D: from1..4 hold the four tracks at the reference frame, bottom-left first, counter-clockwise
+    # (positive area in y-up space); to1..4 are keyed on the frames where that track is visible.
+    ref = [(float(x), float(HEIGHT - y)) for x, y in results["tracks"][:, 2]]
+    froms = [(pin[f"from{k}"].value(0), pin[f"from{k}"].value(1)) for k in range(1, 5)]
+    slots = [ref.index(p) for p in froms]
+    assert sorted(slots) == [0, 1, 2, 3]
+    xs, ys = np.array(froms).T
+    assert 0.5 * np.sum(xs * np.roll(ys, -1) - np.roll(xs, -1) * ys) > 0
+    for k, corner in enumerate(slots, start=1):
+        seen = results["visible"][corner]
+        want = {float(f): float(x) for f, x in zip(script_frames[seen], results["tracks"][corner, seen, 0])}
+        assert pin[f"to{k}"].keys(0) == pytest.approx(want)
+
+    task = nuke.PROGRESS_TASKS[-1]
+    assert task.progress and task.progress[-1] == 100 and task.messages
+    assert all(thread == "MainThread" for thread, call, _ in nuke.CALLS if call in ("createNode", "setValue", "setAnimated"))
+    assert any(call == "executeInMainThreadWithResult" and thread.startswith("omnivfx-") for thread, call, _ in nuke.CALLS)
+    assert "Tracker4" in panel.status.value() and "CornerPin2D" in panel.status.value()
+
+
+def test_grid_and_dense_reads_of_an_exported_matte(nuke, daemon, plate, run_omnivfx):
+    from omnivfx_nuke.panel import OmniVFXPanel
+
+    read = read_node(nuke, plate)
+    read.setSelected(True)
+    nuke.frame(1)
+    panel = OmniVFXPanel()
+    panel.address.setValue(daemon.endpoint)
+    panel.tracker.setValue("chained-flow")
+    panel.source.setValue("grid")
+    panel.grid.setValue(3)
+    panel.dense_reads.setValue(True)
+    run = press_and_wait(nuke, panel)
+    assert len(run.nodes) == 1 and "no mattes/STMaps yet" in panel.status.value()
+    results_dir = plate / "omnivfx" / "plate"
+    assert len(load_npz(results_dir)["tracks"]) == 9
+    done = run_omnivfx("export", str(results_dir), "--format", "mattes", "--ref-frame", "1001",
+                       "--region-polygon", "10,10 50,10 50,40 10,40", "--matte-samples", "1", timeout=120)
+    assert done.returncode == 0, done.stderr
+    for node in nuke.NODES:  # the new Tracker4 took the selection, as createNode does in Nuke
+        node.setSelected(node is read)
+    run = press_and_wait(nuke, panel)
+    assert len(run.nodes) == 2, panel.status.value()
+    matte = run.nodes[1]
+    assert matte.Class() == "Read" and matte["file"].value() == str(results_dir / "export" / "mattes" / "matte.####.exr")
+    assert (matte["first"].value(), matte["last"].value(), matte["raw"].value()) == (FIRST, FIRST + 7, True)
+    assert (matte["frame_mode"].value(), matte["frame"].value()) == ("offset", "-1000")
+
+
+def test_daemon_down_shows_the_start_command(nuke, plate):
+    from omnivfx_nuke.panel import OmniVFXPanel
+
+    read_node(nuke, plate).setSelected(True)
+    panel = OmniVFXPanel()
+    panel.address.setValue(f"tcp://127.0.0.1:{free_port()}")
+    panel.source.setValue("grid")
+    started = time.monotonic()
+    press_and_wait(nuke, panel)
+    assert panel.status.value().startswith("No omnivfx daemon at tcp://127.0.0.1:")
+    assert "`omnivfx serve --bind" in panel.status.value() and time.monotonic() - started < 5
+
+
+def test_bad_selection_is_a_panel_message(nuke):
+    from omnivfx_nuke.panel import OmniVFXPanel
+
+    panel = OmniVFXPanel()
+    panel.knobChanged(panel.track)
+    assert panel.run is None and panel.status.value() == "select one Read node (the plate to track)"
+
+
+def test_the_fake_refuses_node_work_off_the_main_thread(nuke):
+    errors = []
+
+    def worker() -> None:
+        for call in (lambda: nuke.createNode("Tracker4", "", False), lambda: nuke.selectedNodes()):
+            try:
+                call()
+            except RuntimeError as exc:
+                errors.append(str(exc))
+
+    thread = threading.Thread(target=worker, name="worker")
+    thread.start()
+    thread.join()
+    assert len(errors) == 2 and all("executeInMainThread" in e for e in errors)
+    with pytest.raises(RuntimeError):
+        nuke.executeInMainThreadWithResult(lambda: None)
+    with pytest.raises(TypeError):
+        nuke.createNode("Tracker4", inpanel="no")
