@@ -102,7 +102,12 @@ class InferenceConfig:
     chunk: int = 4096  # query points per chunk (bounded memory for dense maps)
     refine: bool = False  # fuse the fitted tracks with the input adjacent flow (track_refinement.py)
     refine_model_weight: float = 0.05  # anchor strength of the fitted track per frame vs one flow link
-    refine_iterations: int = 3
+    refine_iterations: int = 4
+    refine_sigma_start_px: float = 16.0  # robust scale of the first iteration (256 raster), halved each iteration
+    refine_sigma_px: float = 2.0  # final robust scale
+    refine_visibility: str = "flow"  # "flow" | "model" | "both" (track_refinement.py)
+    refine_support: float = 1.0  # summed agreeing-link weight a visible frame needs
+    refine_smoothness: float = 1.0  # weight of the squared acceleration of the track (per frame, vs one link)
 
 
 @dataclass
@@ -175,13 +180,16 @@ def _default() -> EngineConfig:
 def _preview() -> EngineConfig:
     cfg = _default()
     cfg.name = "preview"
-    cfg.render.samples = 6
-    cfg.trainer.steps = 1000
-    cfg.trainer.decay_every = 400
-    cfg.loss.photometric_ramp_steps = 500
-    cfg.loss.distortion_start, cfg.loss.distortion_full = 500, 800
-    cfg.sampler.max_gap_every = 40
-    cfg.sampler.error_cache_every = 400
+    cfg.render.samples = 4
+    cfg.loss.acceleration_fraction = 0.1
+    cfg.sampler.pairs_per_step, cfg.sampler.points_per_pair = 8, 128
+    cfg.trainer.steps = 300
+    cfg.trainer.decay_every = 150
+    cfg.trainer.checkpoint_every = 100
+    cfg.loss.photometric_ramp_steps = 150
+    cfg.loss.distortion_start, cfg.loss.distortion_full = 150, 250
+    cfg.sampler.max_gap_every = 10
+    cfg.sampler.error_cache_every = 100
     return cfg
 
 

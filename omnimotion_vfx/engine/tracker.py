@@ -76,7 +76,7 @@ class EngineTracker:
         visible[np.arange(n), index] = True
         tracks[np.arange(n), index] = xy
         if (self.config.inference.refine if refine is None else refine) and self.fusion is not None:
-            tracks = self.fusion.refine(np.asarray(index), tracks, visible)
+            tracks, visible = self.fusion.refine(np.asarray(index), tracks, visible)
             tracks[np.arange(n), index] = xy
         return tracks, visible
 
@@ -126,7 +126,7 @@ def fit(video: np.ndarray, correspondences: Correspondences, config: EngineConfi
     state = checkpointer.load()
     if state is not None:
         trainer.load_state_dict(state)
-    if state is None or not state.get("done"):
+    if state is None or not state.get("done") or trainer.step < config.trainer.steps:
         trainer.fit()
     fusion = FlowFusion(correspondences, config.inference) if config.inference.refine else None
     geometry = geometry or ClipGeometry(tuple(range(t)))

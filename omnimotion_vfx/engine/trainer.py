@@ -62,6 +62,8 @@ class Trainer:
         self.history, self.events = list(state["history"]), list(state["events"])
         self.sampler.load_state_dict(state["sampler"])
         torch.set_rng_state(state["torch_rng"])
+        if not state["done"]:
+            self.events.append({"step": self.step, "event": f"resumed from the checkpoint of step {self.step}"})
 
     # --- one step ----------------------------------------------------------------------------------------
     def _set_lr(self) -> None:

@@ -1,0 +1,21 @@
+"""The model alone (no flow fusion) fits a tiny clip with known motion to about a pixel."""
+
+import numpy as np
+
+from engine_clips import SHIFT, exact_correspondences, tiny_config, translating_clip
+from omnimotion_vfx.engine import fit
+
+
+def test_overfits_translating_texture():
+    frames, size = 8, 32
+    video = translating_clip(frames, size)
+    config = tiny_config(steps=150).with_overrides({"inference.refine": False, "trainer.lr_bijection": 5e-3})
+    tracker = fit(video, exact_correspondences(frames, size), config)
+    ys, xs = np.mgrid[8:24:4, 8:24:4] + 0.5
+    xy = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float32)
+    tracks, visible = tracker.track_internal(np.full(len(xy), 3), xy)
+    truth = xy[:, None] - SHIFT * (np.arange(frames)[None, :, None] - 3)
+    error = np.linalg.norm(tracks - truth, axis=-1)
+    assert np.median(error) < 1.0, np.median(error, axis=0)
+    assert error.max() < 3.0
+    assert tracker.history[-1][1] < tracker.history[0][1]
