@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import shutil
+import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import bpy
 
@@ -23,7 +27,7 @@ ADDON = "bl_ext.user_default.omnivfx_tracker"
 def pump(jobs, clip_name: str, timeout: float = 60.0) -> dict:
     """Drive the timer until the clip's run ends; returns what the panel showed on the way."""
     assert bpy.app.timers.is_registered(jobs.drain), "the operator did not register its timer"
-    seen = set()
+    seen, outline = set(), None
     deadline = time.monotonic() + timeout
     while clip_name in jobs.RUNS:
         assert time.monotonic() < deadline, "the run did not end"
@@ -31,8 +35,9 @@ def pump(jobs, clip_name: str, timeout: float = 60.0) -> dict:
         run, message = jobs.view(clip_name)
         if run is not None:
             seen.add(run.stage)
+            outline = outline or (panel_outline(importlib.import_module(ADDON)) if run.stage != "connecting" else None)
         time.sleep(0.05)
-    return {"message": jobs.view(clip_name)[1], "stages": sorted(seen)}
+    return {"message": jobs.view(clip_name)[1], "stages": sorted(seen), "outline_running": outline}
 
 
 def add_marker(clip, name: str, clip_frame: int, x: float, y: float) -> None:
@@ -43,6 +48,49 @@ def add_marker(clip, name: str, clip_frame: int, x: float, y: float) -> None:
     track.select = True
 
 
+class OutlineLayout:
+    """Stands in for bpy's UILayout (which only exists while Blender draws a window): records what the panel's
+    real draw() puts where, as an indented text outline."""
+
+    def __init__(self, lines: list[str], depth: int = 0) -> None:
+        self.lines, self.depth = lines, depth
+
+    def _add(self, text: str) -> None:
+        self.lines.append("  " * self.depth + text)
+
+    def _nest(self, kind: str) -> "OutlineLayout":
+        self._add(kind)
+        return OutlineLayout(self.lines, self.depth + 1)
+
+    def row(self, align: bool = False) -> "OutlineLayout":
+        return self._nest("row")
+
+    def column(self, align: bool = False) -> "OutlineLayout":
+        return self._nest("column")
+
+    def box(self) -> "OutlineLayout":
+        return self._nest("box")
+
+    def prop(self, data, name: str, text: str | None = None, **_) -> None:
+        label = data.bl_rna.properties[name].name if text is None else text
+        value = getattr(data, name)
+        self._add(f"[{label}: {getattr(value, 'name', value)}]" if label else f"[{getattr(value, 'name', value)}]")
+
+    def operator(self, idname: str, text: str = "", icon: str = "") -> SimpleNamespace:
+        module, name = idname.split(".")
+        self._add(f"<{text or getattr(getattr(bpy.ops, module), name).get_rna_type().name}>")
+        return SimpleNamespace()
+
+    def label(self, text: str = "", icon: str = "") -> None:
+        self._add(text)
+
+
+def panel_outline(addon) -> list[str]:
+    lines: list[str] = []
+    addon.panel.CLIP_PT_omnivfx.draw(SimpleNamespace(layout=OutlineLayout(lines)), bpy.context)
+    return lines
+
+
 def dump_tracks(clip) -> dict:
     return {
         t.name: [[m.frame, m.co[0], m.co[1], m.mute] for m in t.markers]
@@ -51,6 +99,7 @@ def dump_tracks(clip) -> dict:
 
 
 def main(zip_path: str, first_file: str, endpoint: str, dead_endpoint: str, out_path: str) -> None:
+    out_dir = os.path.dirname(out_path)
     bpy.ops.wm.read_factory_settings(use_empty=False)
     done = bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True)
     assert done == {"FINISHED"}, done
@@ -90,9 +139,34 @@ def main(zip_path: str, first_file: str, endpoint: str, dead_endpoint: str, out_
     planes = clip.tracking.objects.active.plane_tracks
     report["plane"] = {p.name: [[m.frame, [list(c) for c in m.corners]] for m in p.markers] for p in planes}
 
+    report["outline_done"] = panel_outline(importlib.import_module(ADDON))
+    results_dir = os.path.join(os.path.dirname(first_file), "omnivfx", "plate")
+    shutil.copy(os.path.join(results_dir, "tracks.npz"), os.path.join(out_dir, "markers_tracks.npz"))
+
     settings.plane_track = False
     settings.frames_from = "INLINE"
     report["rerun"] = press("MARKERS")
+
+    omnivfx = os.path.join(os.path.dirname(sys.executable), "omnivfx")
+    subprocess.run([omnivfx, "export", results_dir, "--format", "mattes", "--ref-frame", "1003", "--matte-samples", "1",
+                    "--region-polygon", "16,16 48,16 48,48 16,48"], check=True, capture_output=True, timeout=120)
+    settings.frames_from = "PATH"
+    settings.load_matte = True
+    report["matte_run"] = press("MARKERS")
+    matte = bpy.data.images.get("OmniVFX matte")
+    report["matte"] = {"filepath": matte.filepath, "source": matte.source, "is_data": matte.colorspace_settings.is_data}
+    settings.load_matte = False
+
+    width, height = clip.size
+    mask = bpy.data.masks.new("roof")
+    spline = mask.layers.new().splines.new()
+    spline.points.add(4 - len(spline.points))
+    for point, (x, y) in zip(spline.points, [(16, 16), (48, 16), (48, 48), (16, 48)]):
+        point.co = (x / width, 1.0 - y / height)
+    settings.region_mask = mask
+    settings.region_spacing = 16.0
+    settings.frames_from = "INLINE"
+    report["region"] = press("REGION")
 
     settings.address = dead_endpoint
     started = time.monotonic()

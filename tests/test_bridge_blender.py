@@ -48,8 +48,8 @@ def session(tmp_path_factory):
     return json.loads((tmp / "report.json").read_text()), tmp / "jobs", tmp / "plate"
 
 
-def load_tracks(folder: Path) -> dict:
-    with np.load(folder / "tracks.npz") as npz:
+def load_tracks(path: Path) -> dict:
+    with np.load(path if path.suffix == ".npz" else path / "tracks.npz") as npz:
         return {key: npz[key] for key in npz.files}
 
 
@@ -71,8 +71,8 @@ def test_extension_installs_from_the_built_zip(session):
 
 
 def test_selected_markers_become_tracks_with_the_daemon_positions(session):
-    report, _, plate = session
-    results = load_tracks(plate / "omnivfx" / "plate")  # the plate was read by path: default results folder
+    report, jobs_dir, _ = session
+    results = load_tracks(jobs_dir.parent / "markers_tracks.npz")  # the results folder's tracks.npz of that run
     names = ["corner", "edge", "centre", "low"]
     # The selected markers sat at scene frame 103 = clip frame 3 (clip.frame_start 101) = plate frame 1003.
     np.testing.assert_allclose(results["query_points"][0], [1003, 20.5, 20.5])
@@ -115,3 +115,28 @@ def test_daemon_down_gives_the_start_command_in_the_panel(session):
     message = report["down"]["message"]
     assert message.startswith("No omnivfx daemon at tcp://127.0.0.1:") and "`omnivfx serve --bind" in message
     assert report["down"]["seconds"] < 5
+
+
+def test_region_inside_a_mask(session):
+    report, jobs_dir, _ = session
+    results = load_tracks(jobs_dir / report["region"]["job_id"] / "results")
+    # The mask is the square 16..48 px; a 16 px grid of pixel centres puts four points inside it.
+    np.testing.assert_allclose(results["query_points"], [[1003, 24, 24], [1003, 40, 24], [1003, 24, 40], [1003, 40, 40]])
+    assert_markers_match(report["region"]["tracks"], results, [f"region_{i:04d}" for i in range(1, 5)])
+
+
+def test_exported_matte_loads_as_an_image_sequence(session):
+    report, _, plate = session
+    assert report["matte"] == {"filepath": str(plate / "omnivfx" / "plate" / "export" / "mattes" / "matte.1001.exr"),
+                               "source": "SEQUENCE", "is_data": True}
+    assert "matte image 'OmniVFX matte' (8 frames)" in report["matte_run"]["message"]
+
+
+def test_panel_draws_buttons_progress_and_messages(session):
+    report, _, _ = session
+    done = "\n".join(report["outline_done"])
+    for button in ("<Track selected markers>", "<Track grid>", "<Track region>", "[Tracker: chained-flow]"):
+        assert button in done
+    assert "4 tracks over 8" in done and "<Cancel>" not in done
+    running = "\n".join(report["markers"]["outline_running"])
+    assert "<Cancel>" in running and "%" in running
