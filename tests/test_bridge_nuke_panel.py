@@ -222,3 +222,34 @@ def test_the_fake_refuses_node_work_off_the_main_thread(nuke):
         nuke.executeInMainThreadWithResult(lambda: None)
     with pytest.raises(TypeError):
         nuke.createNode("Tracker4", inpanel="no")
+
+
+def test_progress_bar_cancel_stops_the_daemon_job(nuke, daemon, plate, tmp_path):
+    """The panel's job waits behind a longer one (one worker); the artist cancels from Nuke's progress bar."""
+    from omnivfx_nuke.panel import OmniVFXPanel
+
+    long_plate = write_plate(tmp_path / "long", count=16, size=(160, 160), first=1)
+    with daemon.client() as client:
+        blocker = client.submit(long_plate, grid=2, tracker="chained-flow")
+    try:
+        read_node(nuke, plate).setSelected(True)
+        panel = OmniVFXPanel()
+        panel.address.setValue(daemon.endpoint)
+        panel.tracker.setValue("chained-flow")
+        panel.source.setValue("grid")
+        panel.knobChanged(panel.track)
+        run = panel.run
+        deadline = time.monotonic() + 30
+        while panel.run is not None:
+            assert time.monotonic() < deadline, "the cancelled run never finished"
+            if nuke.PROGRESS_TASKS:
+                nuke.PROGRESS_TASKS[-1].cancelled = True
+            nuke.process_events(0.05)
+        assert panel.status.value() == "Cancelled (the daemon can resume it)"
+        assert run.nodes == [] and not [n for n in nuke.NODES if n.Class() == "Tracker4"]
+        with daemon.client() as client:
+            states = {job["job_id"]: job["state"] for job in client.list_jobs()}
+        assert states[run.job_id] == "cancelled"
+    finally:
+        with daemon.client() as client:
+            client.cancel(blocker)
