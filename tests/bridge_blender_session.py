@@ -98,7 +98,7 @@ def dump_tracks(clip) -> dict:
     }
 
 
-def main(zip_path: str, first_file: str, endpoint: str, dead_endpoint: str, out_path: str) -> None:
+def main(zip_path: str, first_file: str, endpoint: str, dead_endpoint: str, out_path: str, long_plate: str) -> None:
     out_dir = os.path.dirname(out_path)
     bpy.ops.wm.read_factory_settings(use_empty=False)
     done = bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True)
@@ -168,6 +168,17 @@ def main(zip_path: str, first_file: str, endpoint: str, dead_endpoint: str, out_
     settings.frames_from = "INLINE"
     report["region"] = press("REGION")
 
+    # Cancel: the job waits behind a longer one (the daemon runs one job at a time) and the artist cancels it.
+    client_module = importlib.import_module(ADDON + ".vendor.omnimotion_vfx.client")
+    with client_module.Client(endpoint) as client:
+        blocker = client.submit(long_plate, grid=2, tracker="chained-flow")
+        assert bpy.ops.omnivfx.track(mode="MARKERS") == {"FINISHED"}
+        job_id = jobs.RUNS[clip.name].job_id
+        assert bpy.ops.omnivfx.cancel() == {"FINISHED"}
+        report["cancel"] = {"job_id": job_id, **pump(jobs, clip.name)}
+        report["cancel"]["state"] = next(j["state"] for j in client.list_jobs() if j["job_id"] == job_id)
+        client.cancel(blocker)
+
     settings.address = dead_endpoint
     started = time.monotonic()
     report["down"] = {**press("MARKERS"), "seconds": time.monotonic() - started}
@@ -177,4 +188,4 @@ def main(zip_path: str, first_file: str, endpoint: str, dead_endpoint: str, out_
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:6])
+    main(*sys.argv[1:7])

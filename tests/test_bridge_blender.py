@@ -34,12 +34,13 @@ def session(tmp_path_factory):
     the daemon's jobs folder and the plate folder."""
     tmp = tmp_path_factory.mktemp("blender_bridge")
     write_plate(tmp / "plate", count=8, size=(SIZE, SIZE), step=(2.0, 1.0), first=FIRST, extension="png", pixel_type="uint8")
+    long_plate = write_plate(tmp / "long", count=16, size=(160, 160), first=1, extension="png", pixel_type="uint8")
     archive = build_blender(tmp, None)
     daemon = DaemonProcess(tmp / "jobs").wait_ready()
     try:
         env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp / "blender_user"), OMP_WAIT_POLICY="PASSIVE")
         args = [str(archive), str(tmp / "plate" / f"plate.{FIRST}.png"), daemon.endpoint,
-                f"tcp://127.0.0.1:{free_port()}", str(tmp / "report.json")]
+                f"tcp://127.0.0.1:{free_port()}", str(tmp / "report.json"), long_plate]
         done = subprocess.run([sys.executable, str(ROOT / "tests" / "bridge_blender_session.py"), *args],
                               env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:] + daemon.log()
@@ -108,6 +109,12 @@ def test_plane_track_follows_the_four_tracks(session):
     area = 0.5 * np.sum(corners[:, 0] * np.roll(corners[:, 1], -1) - np.roll(corners[:, 0], -1) * corners[:, 1])
     assert area > 0
     assert corners[0][1] == corners[:, 1].min() or corners[1][1] == corners[:, 1].min()
+
+
+def test_cancel_stops_the_daemon_job(session):
+    report, _, _ = session
+    assert report["cancel"]["message"] == "Cancelled (the daemon can resume it)"
+    assert report["cancel"]["state"] == "cancelled"
 
 
 def test_daemon_down_gives_the_start_command_in_the_panel(session):

@@ -38,12 +38,20 @@ class TrackRun:
     stage: str = "connecting"
     fraction: float = 0.0
     finished: bool = False
+    cancel_requested: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
         threading.Thread(target=self._work, name=f"omnivfx-{self.job_id[:8]}", daemon=True).start()
 
     def _work(self) -> None:
         """Worker thread: no bpy here, only the client and the queue."""
+        try:
+            self._track()
+        finally:
+            self.done.set()
+
+    def _track(self) -> None:
         try:
             with Client(self.endpoint, timeout=PROBE_TIMEOUT, retries=0) as probe:
                 probe.status()
@@ -53,6 +61,7 @@ class TrackRun:
         try:
             with Client(self.endpoint) as client:
                 client.submit(job_id=self.job_id, **self.submit_args)
+                threading.Thread(target=self._watch_cancel, name="omnivfx-cancel", daemon=True).start()
                 result = client.wait(self.job_id, on_progress=lambda p: self.events.put(("progress", p)))
             self.events.put(("result", result))
         except DaemonError as exc:
@@ -64,15 +73,20 @@ class TrackRun:
             self.events.put(("error", f"{type(exc).__name__}: {exc}"))
 
     def cancel(self) -> None:
-        """Ask the daemon to stop the job; the worker's stream then ends with `cancelled`."""
-        def send() -> None:
-            try:
-                with Client(self.endpoint, timeout=PROBE_TIMEOUT, retries=1) as client:
-                    client.cancel(self.job_id)
-            except (DaemonError, DaemonUnavailable) as exc:
-                self.events.put(("error", f"Cancel failed: {exc}"))
+        """Main thread: ask for the job to stop; the worker's stream then ends with `cancelled`."""
         self.stage = "cancelling"
-        threading.Thread(target=send, name="omnivfx-cancel", daemon=True).start()
+        self.cancel_requested.set()
+
+    def _watch_cancel(self) -> None:
+        """Own thread and client, started once the daemon knows the job: sends the cancel when asked."""
+        while not self.done.is_set():
+            if self.cancel_requested.wait(0.1):
+                try:
+                    with Client(self.endpoint, timeout=PROBE_TIMEOUT, retries=1) as client:
+                        client.cancel(self.job_id)
+                except (DaemonError, DaemonUnavailable) as exc:
+                    self.events.put(("error", f"Cancel failed: {exc}"))
+                return
 
 
 RUNS: dict[str, TrackRun] = {}
@@ -105,7 +119,7 @@ def drain() -> float | None:
 def _handle(run: TrackRun, kind: str, payload: Any) -> None:
     if kind == "progress":
         progress: Progress = payload
-        run.stage = progress.stage or progress.state
+        run.stage = "cancelling" if run.cancel_requested.is_set() else progress.stage or progress.state
         run.fraction = progress.step / progress.total if progress.total else 0.0
         eta = f", {progress.eta:.0f} s left" if progress.eta else ""
         MESSAGES[run.clip_name] = f"{run.stage} {progress.step}/{progress.total}{eta}" if progress.total else run.stage
