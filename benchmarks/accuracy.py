@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -46,7 +47,7 @@ def format_row(label: str, tracker: str, row: dict, width: int) -> str:
     return f"| {label:<{width}} | {tracker} | " + " | ".join(cells) + " |"
 
 
-def summary(rows: list[dict], tracker: str, reduce) -> dict:
+def summary(rows: list[dict], tracker: str, reduce: Callable[[list[float]], float]) -> dict:
     mine = [r for r in rows if r["tracker"] == tracker]
     return {m: float(reduce([r[m] for r in mine])) for m in METRICS}
 
