@@ -147,3 +147,20 @@ def test_panel_draws_buttons_progress_and_messages(session):
     assert "4 tracks over 8" in done and "<Cancel>" not in done
     running = "\n".join(report["markers"]["outline_running"])
     assert "<Cancel>" in running and "%" in running
+
+
+def test_same_build_loads_as_a_legacy_addon(tmp_path):
+    """The extension's folder, unzipped into scripts/addons/, enables as a plain add-on (bl_info)."""
+    import zipfile
+
+    user = tmp_path / "blender_user"
+    with zipfile.ZipFile(build_blender(tmp_path)) as zf:
+        zf.extractall(user / "scripts" / "addons" / "omnivfx_tracker")
+    script = ("import bpy, addon_utils\n"
+              "mod = addon_utils.enable('omnivfx_tracker', default_set=True, handle_error=None)\n"
+              "assert mod is not None and hasattr(bpy.types.Scene, 'omnivfx')\n"
+              "print('enabled', mod.__file__, bpy.ops.omnivfx.track.get_rna_type().name)\n")
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(user))
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"enabled {user}/scripts/addons/omnivfx_tracker/__init__.py Track" in done.stdout

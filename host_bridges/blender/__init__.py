@@ -14,6 +14,18 @@ from .operators import OMNIVFX_OT_cancel, OMNIVFX_OT_check_daemon, OMNIVFX_OT_tr
 from .panel import CLIP_PT_omnivfx
 from .properties import OmniVFXSettings
 
+# Read only when the folder is installed as a legacy add-on (scripts/addons/omnivfx_tracker); Blender 4.2
+# extensions take the same facts from blender_manifest.toml and ignore this.
+bl_info = {
+    "name": "OmniMotion VFX Tracker",
+    "author": "omnimotion_vfx developers",
+    "version": (0, 1, 0),
+    "blender": (4, 2, 0),
+    "location": "Movie Clip Editor > Sidebar > OmniVFX",
+    "description": "Dense point tracking through occlusions from the omnivfx daemon",
+    "category": "Video Tools",
+}
+
 CLASSES = (OmniVFXSettings, OMNIVFX_OT_track, OMNIVFX_OT_cancel, OMNIVFX_OT_check_daemon, CLIP_PT_omnivfx)
 
 
