@@ -30,7 +30,7 @@ def status(connect, curve_keys, as_json, timeout):
         return
     counts = ", ".join(f"{n} {state}" for state, n in sorted(info["jobs"].items())) or "no jobs"
     click.echo(f"omnivfx daemon {info['version']} (protocol {info['protocol']}) at {connect}, pid {info['pid']}, "
-               f"up {info['uptime']:.0f} s, {info['workers']} worker(s); {counts}")
+               f"up {info['uptime']:.0f} s, {info['workers']} worker(s) on {info.get('engine', 'local')}; {counts}")
     for job in jobs:
         progress = job.get("progress") or {}
         step = f" {progress.get('stage', '')} {progress.get('step', 0)}/{progress.get('total', 0)}" if progress else ""

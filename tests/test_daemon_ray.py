@@ -1,19 +1,9 @@
-"""`omnivfx serve --ray-address`: a real daemon process handing jobs to a real local Ray cluster (`ray start`).
-
-The cluster is started with `ray start --head --block` and stopped by SIGTERM to that process, which takes down
-only the processes of this cluster (`ray stop` would kill every Ray process on the machine, other test runs'
-clusters included).
-"""
+"""`omnivfx serve --ray-address`: a real daemon process handing jobs to a real local Ray cluster (`ray start`)."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Iterator
@@ -23,43 +13,21 @@ import pytest
 
 pytest.importorskip("ray")
 
-from daemon_support import DaemonProcess, free_port  # noqa: E402
+from daemon_support import DaemonProcess  # noqa: E402
 from omnimotion_vfx.client import DaemonError, Progress  # noqa: E402
 from omnimotion_vfx.results import load_results  # noqa: E402
 from omnimotion_vfx.track_job import TrackJob, run_track_job  # noqa: E402
 from plate_factory import write_plate  # noqa: E402
+from ray_head import RAY_ENV, ray_head  # noqa: E402
 
-RAY = str(Path(sys.executable).parent / "ray")
-RAY_ENV = {"RAY_AUTH_MODE": "disabled"}  # a throwaway loopback cluster; the daemon must use the same mode
 STEP = (2.0, 1.0)
 
 
 @pytest.fixture(scope="module")
 def ray_address(tmp_path_factory) -> Iterator[str]:
     """A 2-CPU head node on a free loopback port, for this module only."""
-    port = free_port()
-    temp_dir = tempfile.mkdtemp(prefix="ovray", dir="/tmp")  # short: Ray's socket paths must stay < 108 chars
-    log_path = tmp_path_factory.mktemp("ray") / "ray_start.log"
-    env = dict(os.environ, **RAY_ENV, OMP_WAIT_POLICY="PASSIVE", RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S="0")
-    command = [RAY, "start", "--head", "--block", "--num-cpus", "2", "--disable-usage-stats", "--port", str(port),
-               "--node-ip-address", "127.0.0.1", "--include-dashboard", "false", "--temp-dir", temp_dir]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    try:
-        deadline = time.monotonic() + 90
-        while "Ray runtime started" not in log_path.read_text(errors="replace"):
-            assert process.poll() is None, f"ray start exited:\n{log_path.read_text(errors='replace')}"
-            assert time.monotonic() < deadline, f"ray start did not finish:\n{log_path.read_text(errors='replace')}"
-            time.sleep(0.2)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-        shutil.rmtree(temp_dir, ignore_errors=True)
+    with ray_head(tmp_path_factory.mktemp("ray") / "ray_start.log") as address:
+        yield address
 
 
 @pytest.fixture(scope="module")
