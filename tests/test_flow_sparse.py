@@ -42,3 +42,14 @@ def test_sparse_matches_fill_only_long_gaps_where_dense_failed():
     for i, j, a, b in zip(sparse.i, sparse.j, sparse.xy_i.astype(int), sparse.xy_j.astype(int)):
         a, b = np.clip(a, 0, 127), np.clip(b, 0, 127)
         assert not (corr.pairs[(i, j)].valid[a[1], a[0]] and corr.pairs[(j, i)].valid[b[1], b[0]])
+
+
+def test_local_consensus_drops_matches_that_move_unlike_their_neighbours():
+    from omnimotion_vfx.flow.sparse_matches import local_consensus
+
+    rng = np.random.default_rng(0)
+    xy_i = rng.uniform(0, 200, (40, 2)).astype(np.float32)
+    xy_j = xy_i + np.float32([12, -5])
+    xy_j[[3, 17]] += np.float32([40, 25])  # two wrong matches
+    keep = local_consensus(xy_i, xy_j)
+    assert not keep[[3, 17]].any() and keep.sum() == 38

@@ -167,7 +167,7 @@ def compute_correspondences(
                 if sparse is None:
                     gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in video]
                     matcher = KeypointMatcher(gray, config.sparse_detector, config.sparse_max_features, config.sparse_ratio, pool)
-                    sparse = sparse_where_dense_fails(matcher, pairs, config.sparse_min_gap, pool)
+                    sparse = sparse_where_dense_fails(matcher, pairs, config.sparse_min_gap, pool, config.px(config.cycle_px, height))
                     if cache is not None:
                         cache.save_sparse(sparse)
     finally:
