@@ -168,6 +168,15 @@ def main(zip_path: str, first_file: str, endpoint: str, dead_endpoint: str, out_
     settings.frames_from = "INLINE"
     report["region"] = press("REGION")
 
+    settings.region_mask = None
+    notes = bpy.data.grease_pencils.new("Annotations")
+    clip.grease_pencil = notes
+    stroke = notes.layers.new("Note").frames.new(2).strokes.new()
+    stroke.points.add(4)
+    for point, (x, y) in zip(stroke.points, [(8, 8), (40, 8), (40, 40), (8, 40)]):
+        point.co = (x, height - y, 0.0)  # clip pixels, origin bottom-left
+    report["annotation"] = press("REGION")
+
     # Cancel: the job waits behind a longer one (the daemon runs one job at a time) and the artist cancels it.
     client_module = importlib.import_module(ADDON + ".vendor.omnimotion_vfx.client")
     with client_module.Client(endpoint) as client:

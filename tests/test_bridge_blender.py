@@ -132,6 +132,13 @@ def test_region_inside_a_mask(session):
     assert_markers_match(report["region"]["tracks"], results, [f"region_{i:04d}" for i in range(1, 5)])
 
 
+def test_region_inside_an_annotation_stroke(session):
+    report, jobs_dir, _ = session
+    results = load_tracks(jobs_dir / report["annotation"]["job_id"] / "results")
+    # The stroke (drawn at clip frame 2, still shown at frame 3) outlines 8..40 px: four 16 px grid points.
+    np.testing.assert_allclose(results["query_points"], [[1003, 8, 8], [1003, 24, 8], [1003, 8, 24], [1003, 24, 24]])
+
+
 def test_exported_matte_loads_as_an_image_sequence(session):
     report, _, plate = session
     assert report["matte"] == {"filepath": str(plate / "omnivfx" / "plate" / "export" / "mattes" / "matte.1001.exr"),

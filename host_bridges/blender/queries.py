@@ -56,7 +56,7 @@ def annotation_polygon(annotation: bpy.types.GreasePencil, plate: ClipPlate, cli
 
 
 def points_in_polygon(polygon: np.ndarray, spacing: float, width: int, height: int) -> np.ndarray:
-    """Pixel centres on a `spacing` grid inside `polygon` ([K, 2] x, y), by the even-odd rule, vectorised."""
+    """Points of a `spacing` grid (half a step in from 0) inside `polygon` ([K, 2] x, y), even-odd rule, vectorised."""
     x0, y0 = np.maximum(polygon.min(axis=0), 0.0)
     x1, y1 = np.minimum(polygon.max(axis=0), [width, height])
     xs = np.arange(np.floor(x0 / spacing) * spacing + spacing / 2, x1, spacing)
