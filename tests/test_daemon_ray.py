@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Iterator
@@ -13,7 +14,7 @@ import pytest
 
 pytest.importorskip("ray")
 
-from daemon_support import DaemonProcess  # noqa: E402
+from daemon_support import ENV, OMNIVFX, DaemonProcess, free_port  # noqa: E402
 from omnimotion_vfx.client import DaemonError, Progress  # noqa: E402
 from omnimotion_vfx.results import load_results  # noqa: E402
 from omnimotion_vfx.track_job import TrackJob, run_track_job  # noqa: E402
@@ -107,3 +108,15 @@ def test_cancel_and_sigterm_reach_the_ray_task(ray_address, plates, tmp_path):
     record = json.loads((tmp_path / "jobs" / job_id / "job.json").read_text())
     assert record["state"] == "interrupted" and record["error_code"] == "interrupted"
     assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_serve_refuses_a_cluster_it_cannot_reach_and_ray_options_without_an_address(tmp_path):
+    nothing_there = f"127.0.0.1:{free_port()}"
+    command = [OMNIVFX, "serve", "--bind", f"tcp://127.0.0.1:{free_port()}", "--jobs-dir", str(tmp_path / "jobs")]
+    env = dict(ENV, **RAY_ENV)
+    started = time.monotonic()
+    unreachable = subprocess.run([*command, "--ray-address", nothing_there], capture_output=True, text=True, env=env, timeout=60)
+    assert unreachable.returncode == 2 and time.monotonic() - started < 30  # not Ray's 12 minutes of retries
+    assert f"cannot reach a Ray cluster at '{nothing_there}'" in unreachable.stderr and "Traceback" not in unreachable.stderr
+    stray = subprocess.run([*command, "--cpus-per-job", "2"], capture_output=True, text=True, env=env, timeout=60)
+    assert stray.returncode == 2 and "--ray-address" in stray.stderr.strip().splitlines()[-1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -45,6 +46,8 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
     if ray.is_initialized():
         return False
     quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
+    if address:
+        _check_reachable(ray, address)
     try:
         if address:
             ray.init(address=address, **quiet)
@@ -61,6 +64,27 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
             "`ray start --head` or leave out --ray-address to run on this machine"
         ) from None
     return True
+
+
+def _check_reachable(ray: Any, address: str, timeout: float = 5.0) -> None:
+    """Ray retries an address where nothing listens for about 12 minutes; one TCP connect tells in seconds.
+
+    Tries where Ray itself would connect (its canonical form: 'auto' read from the last `ray start`, loopback
+    swapped for the node's address); when that cannot be worked out, Ray's own error is left to speak.
+    """
+    try:
+        target = ray._private.services.canonicalize_bootstrap_address(address)
+        host, _, port = target.rpartition(":")
+        endpoint = (host.strip("[]"), int(port))
+    except Exception:  # 'ray://' client addresses, no cluster for 'auto', a Ray without this helper
+        return
+    try:
+        socket.create_connection(endpoint, timeout).close()
+    except OSError as exc:
+        raise InputError(
+            f"cannot reach a Ray cluster at {address!r} ({target}: {exc.strerror or exc}); start one with "
+            "`ray start --head` or leave out --ray-address to run on this machine"
+        ) from None
 
 
 @contextmanager
