@@ -27,11 +27,17 @@ WIDTH, HEIGHT, FIRST = 64, 48, 1001
 
 @pytest.fixture(scope="module")
 def nuke_path(tmp_path_factory):
-    """The built plug-in folder on sys.path, as NUKE_PATH puts it there in Nuke."""
+    """The built plug-in folder on sys.path, as NUKE_PATH puts it there in Nuke (replacing the source copy the
+    logic tests import, which has no vendored client)."""
     folder = build_nuke(tmp_path_factory.mktemp("nuke_plugin") / "omnivfx_nuke_plugin")
+    forget_bridge_modules()
     sys.path.insert(0, str(folder))
     yield folder
     sys.path.remove(str(folder))
+    forget_bridge_modules()
+
+
+def forget_bridge_modules() -> None:
     for name in [m for m in sys.modules if m == "omnivfx_nuke" or m.startswith("omnivfx_nuke.")]:
         del sys.modules[name]
 
