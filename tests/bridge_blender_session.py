@@ -177,6 +177,17 @@ def main(zip_path: str, first_file: str, endpoint: str, dead_endpoint: str, out_
         point.co = (x, height - y, 0.0)  # clip pixels, origin bottom-left
     report["annotation"] = press("REGION")
 
+    # Frame offset 2: clip frame 1 shows plate.1003.png and clip frames 7-8 show files that do not exist.
+    clip.frame_offset = 2
+    scene.frame_current = 101  # clip frame 1
+    for track in clip.tracking.objects.active.tracks:
+        track.select = False
+    add_marker(clip, "offset_probe", 1, 30.5, 20.5)
+    settings.frames_from = "PATH"
+    report["offset"] = press("MARKERS")
+    shutil.copy(os.path.join(results_dir, "tracks.npz"), os.path.join(out_dir, "offset_tracks.npz"))
+    clip.frame_offset = 0
+
     # Cancel: the job waits behind a longer one (the daemon runs one job at a time) and the artist cancels it.
     client_module = importlib.import_module(ADDON + ".vendor.omnimotion_vfx.client")
     with client_module.Client(endpoint) as client:

@@ -111,6 +111,17 @@ def test_plane_track_follows_the_four_tracks(session):
     assert corners[0][1] == corners[:, 1].min() or corners[1][1] == corners[:, 1].min()
 
 
+def test_frame_offset_maps_clip_frames_to_the_files_shown(session):
+    report, jobs_dir, _ = session
+    results = load_tracks(jobs_dir.parent / "offset_tracks.npz")
+    np.testing.assert_allclose(results["query_points"], [[1003, 30.5, 20.5]])
+    assert results["frames"].tolist() == list(range(1003, 1009))  # only the files that exist
+    markers = report["offset"]["tracks"]["offset_probe"]
+    assert [m[0] for m in markers] == list(range(1, 7))  # clip frame 1 = plate frame 1003
+    for (frame, u, v, mute), (x, y), seen in zip(markers, results["tracks"][0], results["visible"][0]):
+        assert (u, v, mute) == (pytest.approx(x / SIZE, abs=1e-6), pytest.approx(1 - y / SIZE, abs=1e-6), not seen)
+
+
 def test_cancel_stops_the_daemon_job(session):
     report, _, _ = session
     assert report["cancel"]["message"] == "Cancelled (the daemon can resume it)"

@@ -22,14 +22,16 @@ LOCAL_ENDPOINTS = ("tcp://127.0.0.1:", "tcp://localhost:", "tcp://[::1]:", "ipc:
 class ClipPlate:
     path: str  # what the daemon opens: a `%0Nd` pattern, or the movie file
     first_frame: int  # plate frame number shown at clip frame 1
-    frame_count: int
+    frame_count: int  # clip frames (clip.frame_duration)
     width: int
     height: int
     is_movie: bool
+    plate_first: int  # the plate frames the clip shows that exist on disk (a frame offset can point past them)
+    plate_last: int
 
     @property
     def frame_range(self) -> str:
-        return f"{self.first_frame}-{self.first_frame + self.frame_count - 1}"
+        return f"{self.plate_first}-{self.plate_last}"
 
     def plate_frame(self, clip_frame: int) -> int:
         return self.first_frame + int(clip_frame) - 1
@@ -52,7 +54,12 @@ def clip_plate(clip: bpy.types.MovieClip) -> ClipPlate:
         pattern = name[: match.start(1)].replace("%", "%%") + f"%0{len(digits)}d" + match.group(2)
         path = os.path.join(folder, pattern)
     width, height = clip.size
-    return ClipPlate(path, clip_first_file_frame(clip, 1), int(clip.frame_duration), int(width), int(height), is_movie)
+    first, count = clip_first_file_frame(clip, 1), int(clip.frame_duration)
+    shown = range(first, first + count)
+    present = shown if is_movie else [f for f in shown if os.path.isfile(path % f)]
+    if not present:
+        raise ValueError(f"none of the clip's files exist ({path % first} ...)")
+    return ClipPlate(path, first, count, int(width), int(height), is_movie, present[0], present[-1])
 
 
 def scene_to_clip_frame(clip: bpy.types.MovieClip, scene_frame: int) -> int:

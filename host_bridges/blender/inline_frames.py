@@ -19,8 +19,8 @@ def read_frames(plate: ClipPlate) -> np.ndarray:
         raise ValueError("a movie clip cannot be sent frame by frame; put it where the daemon can read it, or convert it to images")
     frames = []
     is_float = False
-    for clip_frame in range(1, plate.frame_count + 1):
-        image = bpy.data.images.load(plate.file(plate.plate_frame(clip_frame)), check_existing=False)
+    for plate_frame in range(plate.plate_first, plate.plate_last + 1):
+        image = bpy.data.images.load(plate.file(plate_frame), check_existing=False)
         try:
             width, height = image.size
             pixels = np.empty(width * height * image.channels, np.float32)

@@ -38,11 +38,12 @@ class OMNIVFX_OT_track(bpy.types.Operator):
         try:
             plate = clip_plate(clip)
             clip_frame = scene_to_clip_frame(clip, context.scene.frame_current)
-            if not 1 <= clip_frame <= plate.frame_count:
-                raise ValueError(f"the current frame is outside the clip (clip frame {clip_frame} of {plate.frame_count})")
+            if not plate.plate_first <= plate.plate_frame(clip_frame) <= plate.plate_last:
+                raise ValueError(f"clip frame {clip_frame} shows plate frame {plate.plate_frame(clip_frame)}, "
+                                 f"outside the clip's files ({plate.frame_range})")
             names, submit = self._queries(clip, plate, clip_frame, settings)
             if settings.frames_from == "INLINE" or (settings.frames_from == "AUTO" and not daemon_is_local(settings.address)):
-                submit.update(frames=read_frames(plate), first_frame=plate.first_frame)
+                submit.update(frames=read_frames(plate), first_frame=plate.plate_first)
             else:
                 submit.update(plate=plate.path, frame_range=plate.frame_range)
         except ValueError as exc:
