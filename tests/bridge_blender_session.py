@@ -122,6 +122,14 @@ def main(zip_path: str, first_file: str, endpoint: str, dead_endpoint: str, out_
     add_marker(clip, "unselected", 3, 40.5, 12.5)
     clip.tracking.objects.active.tracks["unselected"].select = False
 
+    assert bpy.ops.omnivfx.check_daemon() == {"FINISHED"}
+    deadline = time.monotonic() + 10
+    while jobs.DAEMON_STATUS[endpoint] == "Checking...":
+        assert time.monotonic() < deadline
+        jobs.drain()
+        time.sleep(0.05)
+    report["check"] = jobs.DAEMON_STATUS[endpoint]
+
     def press(mode: str) -> dict:
         assert bpy.ops.omnivfx.track(mode=mode) == {"FINISHED"}
         job_id = jobs.RUNS[clip.name].job_id

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import omnimotion_vfx
 from daemon_support import DaemonProcess, free_port
 from plate_factory import write_plate
 
@@ -69,6 +70,11 @@ def assert_markers_match(tracks: dict, results: dict, names: list[str]) -> None:
 def test_extension_installs_from_the_built_zip(session):
     report, _, _ = session
     assert "extensions/user_default/omnivfx_tracker/__init__.py" in report["addon_file"]
+
+
+def test_check_daemon_button(session):
+    report, _, _ = session
+    assert report["check"] == f"Daemon {omnimotion_vfx.__version__}: 0 running, 0 queued"
 
 
 def test_selected_markers_become_tracks_with_the_daemon_positions(session):
@@ -132,6 +138,7 @@ def test_daemon_down_gives_the_start_command_in_the_panel(session):
     report, _, _ = session
     message = report["down"]["message"]
     assert message.startswith("No omnivfx daemon at tcp://127.0.0.1:") and "`omnivfx serve --bind" in message
+    assert message.endswith("(or check the CURVE keys)")
     assert report["down"]["seconds"] < 5
 
 

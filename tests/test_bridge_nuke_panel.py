@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import omnimotion_vfx
 from daemon_support import DaemonProcess, free_port
 from plate_factory import write_plate
 
@@ -259,3 +260,35 @@ def test_progress_bar_cancel_stops_the_daemon_job(nuke, daemon, plate, tmp_path)
     finally:
         with daemon.client() as client:
             client.cancel(blocker)
+
+
+def test_encrypted_daemon_needs_the_panels_key_folder(nuke, plate, tmp_path, run_omnivfx):
+    keys = tmp_path / "keys"
+    assert run_omnivfx("keys", keys, "--client", "nuke-ws01").returncode == 0
+    allowed = keys / "clients" / "nuke-ws01"
+    daemon = DaemonProcess(tmp_path / "jobs", "--curve-keys", str(keys), client_args={"curve_keys": allowed}).wait_ready()
+    try:
+        from omnivfx_nuke.panel import OmniVFXPanel
+
+        read_node(nuke, plate).setSelected(True)
+        panel = OmniVFXPanel()
+        panel.address.setValue(daemon.endpoint)
+        panel.curve_keys.setValue(str(allowed))
+        panel.knobChanged(panel.check)  # the Check daemon button, answered from a thread
+        deadline = time.monotonic() + 10
+        while not panel.status.value():
+            assert time.monotonic() < deadline
+            nuke.process_events(0.05)
+        assert panel.status.value() == f"Daemon {omnimotion_vfx.__version__}: 0 running, 0 queued"
+        panel.tracker.setValue("chained-flow")
+        panel.source.setValue("grid")
+        panel.grid.setValue(2)
+        run = press_and_wait(nuke, panel)
+        assert [n.Class() for n in run.nodes] == ["Tracker4"], panel.status.value()
+        panel.curve_keys.setValue("")  # without the key the daemon stays silent
+        for node in nuke.NODES:
+            node.setSelected(node.Class() == "Read")
+        press_and_wait(nuke, panel)
+        assert panel.status.value().startswith(f"No omnivfx daemon at {daemon.endpoint}")
+    finally:
+        daemon.stop()

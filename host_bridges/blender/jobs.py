@@ -22,7 +22,7 @@ PROBE_TIMEOUT = 1.0
 
 
 def not_running_message(endpoint: str) -> str:
-    return f"No omnivfx daemon at {endpoint}: start it with `omnivfx serve --bind {endpoint}`"
+    return f"No omnivfx daemon at {endpoint}: start it with `omnivfx serve --bind {endpoint}` (or check the CURVE keys)"
 
 
 @dataclass
@@ -33,6 +33,7 @@ class TrackRun:
     endpoint: str
     submit_args: dict[str, Any]
     on_result: Callable[[Result], str]  # runs on the main thread; returns the panel's summary line
+    client_args: dict[str, Any] = field(default_factory=dict)  # e.g. curve_keys
     job_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     events: "queue.Queue[tuple[str, Any]]" = field(default_factory=queue.Queue)
     stage: str = "connecting"
@@ -53,13 +54,13 @@ class TrackRun:
 
     def _track(self) -> None:
         try:
-            with Client(self.endpoint, timeout=PROBE_TIMEOUT, retries=0) as probe:
+            with Client(self.endpoint, timeout=PROBE_TIMEOUT, retries=0, **self.client_args) as probe:
                 probe.status()
         except DaemonUnavailable:
             self.events.put(("error", not_running_message(self.endpoint)))
             return
         try:
-            with Client(self.endpoint) as client:
+            with Client(self.endpoint, **self.client_args) as client:
                 client.submit(job_id=self.job_id, **self.submit_args)
                 threading.Thread(target=self._watch_cancel, name="omnivfx-cancel", daemon=True).start()
                 result = client.wait(self.job_id, on_progress=lambda p: self.events.put(("progress", p)))
@@ -82,7 +83,7 @@ class TrackRun:
         while not self.done.is_set():
             if self.cancel_requested.wait(0.1):
                 try:
-                    with Client(self.endpoint, timeout=PROBE_TIMEOUT, retries=1) as client:
+                    with Client(self.endpoint, timeout=PROBE_TIMEOUT, retries=1, **self.client_args) as client:
                         client.cancel(self.job_id)
                 except (DaemonError, DaemonUnavailable) as exc:
                     self.events.put(("error", f"Cancel failed: {exc}"))
@@ -153,11 +154,11 @@ def view(clip_name: str) -> tuple[TrackRun | None, str]:
 DAEMON_STATUS: dict[str, str] = {}
 
 
-def probe(endpoint: str) -> None:
+def probe(endpoint: str, client_args: dict[str, Any]) -> None:
     """Ask the daemon for its status off the main thread; the panel shows DAEMON_STATUS[endpoint]."""
     def ask() -> None:
         try:
-            with Client(endpoint, timeout=PROBE_TIMEOUT, retries=0) as client:
+            with Client(endpoint, timeout=PROBE_TIMEOUT, retries=0, **client_args) as client:
                 status = client.status()
             running = len(status.get("running") or [])
             DAEMON_STATUS[endpoint] = f"Daemon {status.get('version', '?')}: {running} running, {status.get('queue_length', 0)} queued"

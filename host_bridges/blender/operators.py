@@ -16,6 +16,11 @@ def active_clip(context: bpy.types.Context) -> bpy.types.MovieClip | None:
     return getattr(context.space_data, "clip", None) or context.scene.active_clip
 
 
+def client_args(settings) -> dict:
+    """Client options from the panel: the CURVE key folder when the daemon encrypts."""
+    return {"curve_keys": bpy.path.abspath(settings.curve_keys)} if settings.curve_keys else {}
+
+
 class OMNIVFX_OT_track(bpy.types.Operator):
     """Track points with the omnivfx daemon without blocking Blender"""
 
@@ -59,7 +64,7 @@ class OMNIVFX_OT_track(bpy.types.Operator):
                 raise KeyError(f"the clip {clip_name} was removed")
             return write_result(target, clip_plate(target), result, names, plane, matte)
 
-        jobs.start(jobs.TrackRun(clip.name, settings.address, submit, on_result))
+        jobs.start(jobs.TrackRun(clip.name, settings.address, submit, on_result, client_args(settings)))
         return {"FINISHED"}
 
     def _queries(self, clip, plate, clip_frame, settings) -> tuple[list[str] | None, dict]:
@@ -99,7 +104,7 @@ class OMNIVFX_OT_check_daemon(bpy.types.Operator):
     bl_label = "Check daemon"
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        jobs.probe(context.scene.omnivfx.address)
+        jobs.probe(context.scene.omnivfx.address, client_args(context.scene.omnivfx))
         if not bpy.app.timers.is_registered(jobs.drain):
             bpy.app.timers.register(jobs.drain, first_interval=jobs.DRAIN_INTERVAL)
         return {"FINISHED"}

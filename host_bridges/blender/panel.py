@@ -25,6 +25,7 @@ class CLIP_PT_omnivfx(bpy.types.Panel):
         row = layout.row(align=True)
         row.prop(settings, "address", text="")
         row.operator("omnivfx.check_daemon", text="", icon="FILE_REFRESH")
+        layout.prop(settings, "curve_keys")
         if settings.address in jobs.DAEMON_STATUS:
             layout.label(text=jobs.DAEMON_STATUS[settings.address])
         col = layout.column(align=True)

@@ -10,6 +10,8 @@ from .vendor.omnimotion_vfx.daemon.protocol import DEFAULT_ENDPOINT
 class OmniVFXSettings(bpy.types.PropertyGroup):
     address: bpy.props.StringProperty(name="Daemon", default=DEFAULT_ENDPOINT,
                                       description="ZeroMQ endpoint of `omnivfx serve`")
+    curve_keys: bpy.props.StringProperty(name="Keys", subtype="DIR_PATH",
+                                         description="Client key folder from `omnivfx keys DIR --client NAME` (encrypted daemons)")
     tracker: bpy.props.EnumProperty(name="Tracker", default="omnimotion", items=[
         ("omnimotion", "OmniMotion", "Tracks through occlusions; fits the whole clip (slow, best)"),
         ("chained-flow", "Chained flow", "Optical flow chained frame to frame (fast preview)"),

@@ -29,7 +29,7 @@ PROBE_TIMEOUT = 1.0
 
 
 def not_running_message(endpoint: str) -> str:
-    return f"No omnivfx daemon at {endpoint}: start it with `omnivfx serve --bind {endpoint}`"
+    return f"No omnivfx daemon at {endpoint}: start it with `omnivfx serve --bind {endpoint}` (or check the CURVE keys)"
 
 
 def selected_read() -> "nuke.Node":
@@ -61,9 +61,10 @@ def tracker_queries(tracker: "nuke.Node", plate: ReadPlate, script_frame: int) -
 class TrackRun:
     """One job: the worker thread, its progress task and the cancel watcher."""
 
-    def __init__(self, panel: "OmniVFXPanel", endpoint: str, submit_args: dict, plate: ReadPlate, names: list[str] | None,
-                 cornerpin: bool, dense_reads: bool) -> None:
-        self.panel, self.endpoint, self.submit_args, self.plate = panel, endpoint, submit_args, plate
+    def __init__(self, panel: "OmniVFXPanel", endpoint: str, client_args: dict, submit_args: dict, plate: ReadPlate,
+                 names: list[str] | None, cornerpin: bool, dense_reads: bool) -> None:
+        self.panel, self.endpoint, self.client_args = panel, endpoint, client_args
+        self.submit_args, self.plate = submit_args, plate
         self.names, self.cornerpin, self.dense_reads = names, cornerpin, dense_reads
         self.job_id = uuid.uuid4().hex
         self.cancel_requested = threading.Event()
@@ -91,13 +92,13 @@ class TrackRun:
 
     def _track(self, task: "nuke.ProgressTask") -> None:
         try:
-            with Client(self.endpoint, timeout=PROBE_TIMEOUT, retries=0) as probe:
+            with Client(self.endpoint, timeout=PROBE_TIMEOUT, retries=0, **self.client_args) as probe:
                 probe.status()
         except DaemonUnavailable:
             self._status(not_running_message(self.endpoint))
             return
         task.setMessage("submitting")
-        with Client(self.endpoint) as client:
+        with Client(self.endpoint, **self.client_args) as client:
             client.submit(job_id=self.job_id, **self.submit_args)
             threading.Thread(target=self._watch_cancel, args=(task,), name="omnivfx-cancel", daemon=True).start()
             result = client.wait(self.job_id, on_progress=lambda p: self._progress(task, p))
@@ -115,7 +116,7 @@ class TrackRun:
         """Its own thread and client: the progress bar's cancel or the panel's Cancel stops the daemon's job."""
         while not self.done.is_set():
             if task.isCancelled() or self.cancel_requested.is_set():
-                with Client(self.endpoint, timeout=PROBE_TIMEOUT, retries=1) as client:
+                with Client(self.endpoint, timeout=PROBE_TIMEOUT, retries=1, **self.client_args) as client:
                     client.cancel(self.job_id)
                 return
             time.sleep(0.1)
@@ -143,6 +144,7 @@ class OmniVFXPanel(nukescripts.PythonPanel):
         self.address = nuke.String_Knob("address", "Daemon")
         self.address.setValue(DEFAULT_ENDPOINT)
         self.check = nuke.PyScript_Knob("check", "Check daemon")
+        self.curve_keys = nuke.File_Knob("curve_keys", "CURVE keys")
         self.tracker = nuke.Enumeration_Knob("tracker", "Tracker", TRACKERS)
         self.preset = nuke.Enumeration_Knob("preset", "Preset", PRESETS)
         self.source = nuke.Enumeration_Knob("source", "Points", SOURCES)
@@ -153,7 +155,7 @@ class OmniVFXPanel(nukescripts.PythonPanel):
         self.track = nuke.PyScript_Knob("track", "Track")
         self.cancel = nuke.PyScript_Knob("cancel", "Cancel")
         self.status = nuke.Text_Knob("status", "", "")
-        for knob in (self.address, self.check, self.tracker, self.preset, self.source, self.grid, self.cornerpin,
+        for knob in (self.address, self.check, self.curve_keys, self.tracker, self.preset, self.source, self.grid, self.cornerpin,
                      self.dense_reads, self.track, self.cancel, self.status):
             self.addKnob(knob)
         self.run: TrackRun | None = None
@@ -165,7 +167,11 @@ class OmniVFXPanel(nukescripts.PythonPanel):
             self.run.cancel_requested.set()
             self.set_status("Cancelling...")
         elif knob is self.check:
-            threading.Thread(target=self._check, args=(self.address.value(),), daemon=True).start()
+            threading.Thread(target=self._check, args=(self.address.value(), self.client_args()), daemon=True).start()
+
+    def client_args(self) -> dict:
+        """Client options: the CURVE key folder (`omnivfx keys DIR --client NAME`) when the daemon encrypts."""
+        return {"curve_keys": self.curve_keys.value()} if self.curve_keys.value() else {}
 
     def set_status(self, text: str) -> None:
         self.status.setValue(text)
@@ -198,15 +204,15 @@ class OmniVFXPanel(nukescripts.PythonPanel):
         except ValueError as exc:
             self.set_status(str(exc))
             return None
-        self.run = TrackRun(self, self.address.value(), submit, plate, names, bool(self.cornerpin.value()),
-                            bool(self.dense_reads.value()))
+        self.run = TrackRun(self, self.address.value(), self.client_args(), submit, plate, names,
+                            bool(self.cornerpin.value()), bool(self.dense_reads.value()))
         self.set_status("Connecting to the daemon...")
         self.run.thread.start()
         return self.run
 
-    def _check(self, endpoint: str) -> None:
+    def _check(self, endpoint: str, client_args: dict) -> None:
         try:
-            with Client(endpoint, timeout=PROBE_TIMEOUT, retries=0) as client:
+            with Client(endpoint, timeout=PROBE_TIMEOUT, retries=0, **client_args) as client:
                 status = client.status()
             text = f"Daemon {status.get('version', '?')}: {len(status.get('running') or [])} running, {status.get('queue_length', 0)} queued"
         except (DaemonError, DaemonUnavailable):
