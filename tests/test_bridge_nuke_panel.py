@@ -285,6 +285,11 @@ def test_encrypted_daemon_needs_the_panels_key_folder(nuke, plate, tmp_path, run
         panel.grid.setValue(2)
         run = press_and_wait(nuke, panel)
         assert [n.Class() for n in run.nodes] == ["Tracker4"], panel.status.value()
+        panel.curve_keys.setValue(str(tmp_path / "no_such_keys"))
+        for node in nuke.NODES:
+            node.setSelected(node.Class() == "Read")
+        press_and_wait(nuke, panel)
+        assert panel.status.value().startswith("Daemon error (bad_request):") and "omnivfx keys" in panel.status.value()
         panel.curve_keys.setValue("")  # without the key the daemon stays silent
         for node in nuke.NODES:
             node.setSelected(node.Class() == "Read")

@@ -55,11 +55,7 @@ class TrackRun:
     def _track(self) -> None:
         try:
             with Client(self.endpoint, timeout=PROBE_TIMEOUT, retries=0, **self.client_args) as probe:
-                probe.status()
-        except DaemonUnavailable:
-            self.events.put(("error", not_running_message(self.endpoint)))
-            return
-        try:
+                probe.status()  # a quick answer when the daemon is down, before the patient client below
             with Client(self.endpoint, **self.client_args) as client:
                 client.submit(job_id=self.job_id, **self.submit_args)
                 threading.Thread(target=self._watch_cancel, name="omnivfx-cancel", daemon=True).start()
@@ -86,7 +82,7 @@ class TrackRun:
                     with Client(self.endpoint, timeout=PROBE_TIMEOUT, retries=1, **self.client_args) as client:
                         client.cancel(self.job_id)
                 except (DaemonError, DaemonUnavailable) as exc:
-                    self.events.put(("error", f"Cancel failed: {exc}"))
+                    self.events.put(("note", f"Cancel failed: {exc}"))
                 return
 
 
@@ -118,6 +114,9 @@ def drain() -> float | None:
 
 
 def _handle(run: TrackRun, kind: str, payload: Any) -> None:
+    if kind == "note":  # e.g. a failed cancel: the job goes on, the panel says so
+        MESSAGES[run.clip_name] = payload
+        return
     if kind == "progress":
         progress: Progress = payload
         run.stage = "cancelling" if run.cancel_requested.is_set() else progress.stage or progress.state

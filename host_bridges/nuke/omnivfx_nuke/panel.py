@@ -116,8 +116,11 @@ class TrackRun:
         """Its own thread and client: the progress bar's cancel or the panel's Cancel stops the daemon's job."""
         while not self.done.is_set():
             if task.isCancelled() or self.cancel_requested.is_set():
-                with Client(self.endpoint, timeout=PROBE_TIMEOUT, retries=1, **self.client_args) as client:
-                    client.cancel(self.job_id)
+                try:
+                    with Client(self.endpoint, timeout=PROBE_TIMEOUT, retries=1, **self.client_args) as client:
+                        client.cancel(self.job_id)
+                except (DaemonError, DaemonUnavailable) as exc:
+                    self._status(f"Cancel failed: {exc}")
                 return
             time.sleep(0.1)
 
