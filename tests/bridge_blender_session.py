@@ -98,7 +98,8 @@ def dump_tracks(clip) -> dict:
     }
 
 
-def main(zip_path: str, first_file: str, endpoint: str, dead_endpoint: str, out_path: str, long_plate: str) -> None:
+def main(zip_path: str, first_file: str, endpoint: str, dead_endpoint: str, out_path: str, long_plate: str,
+         exr_first_file: str) -> None:
     out_dir = os.path.dirname(out_path)
     bpy.ops.wm.read_factory_settings(use_empty=False)
     done = bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True)
@@ -207,6 +208,18 @@ def main(zip_path: str, first_file: str, endpoint: str, dead_endpoint: str, out_
         report["cancel"]["state"] = next(j["state"] for j in client.list_jobs() if j["job_id"] == job_id)
         client.cancel(blocker)
 
+    # A float EXR clip sent frame by frame goes as float16 (scene-linear).
+    exr_clip = bpy.data.movieclips.load(exr_first_file)
+    scene.active_clip = exr_clip
+    scene.frame_current = exr_clip.frame_start
+    settings.frames_from = "INLINE"
+    settings.grid_size = 2
+    assert bpy.ops.omnivfx.track(mode="GRID") == {"FINISHED"}
+    job_id = jobs.RUNS[exr_clip.name].job_id
+    report["exr"] = {"job_id": job_id, **pump(jobs, exr_clip.name)}
+    scene.active_clip = clip
+    scene.frame_current = 103
+
     settings.address = dead_endpoint
     started = time.monotonic()
     report["down"] = {**press("MARKERS"), "seconds": time.monotonic() - started}
@@ -216,4 +229,4 @@ def main(zip_path: str, first_file: str, endpoint: str, dead_endpoint: str, out_
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:7])
+    main(*sys.argv[1:8])

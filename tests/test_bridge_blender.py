@@ -36,18 +36,31 @@ def session(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("blender_bridge")
     write_plate(tmp / "plate", count=8, size=(SIZE, SIZE), step=(2.0, 1.0), first=FIRST, extension="png", pixel_type="uint8")
     long_plate = write_plate(tmp / "long", count=16, size=(160, 160), first=1, extension="png", pixel_type="uint8")
+    write_plate(tmp / "exr", count=4, size=(SIZE, SIZE), first=1)  # half-float EXR, scene-linear
     archive = build_blender(tmp, None)
     daemon = DaemonProcess(tmp / "jobs").wait_ready()
     try:
         env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp / "blender_user"), OMP_WAIT_POLICY="PASSIVE")
         args = [str(archive), str(tmp / "plate" / f"plate.{FIRST}.png"), daemon.endpoint,
-                f"tcp://127.0.0.1:{free_port()}", str(tmp / "report.json"), long_plate]
+                f"tcp://127.0.0.1:{free_port()}", str(tmp / "report.json"), long_plate,
+                str(tmp / "exr" / "plate.0001.exr")]
         done = subprocess.run([sys.executable, str(ROOT / "tests" / "bridge_blender_session.py"), *args],
                               env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:] + daemon.log()
     finally:
         daemon.stop()
     return json.loads((tmp / "report.json").read_text()), tmp / "jobs", tmp / "plate"
+
+
+def read_pixels(path: Path) -> np.ndarray:
+    """Pixels in the file's own type (uint8 PNG, half EXR)."""
+    import OpenImageIO as oiio
+
+    image = oiio.ImageInput.open(str(path))
+    try:
+        return image.read_image(oiio.UNKNOWN)
+    finally:
+        image.close()
 
 
 def load_tracks(path: Path) -> dict:
@@ -95,6 +108,22 @@ def test_rerun_with_sent_frames_updates_the_same_tracks(session):
     results = load_tracks(jobs_dir / report["rerun"]["job_id"] / "results")
     assert sorted(report["rerun"]["tracks"]) == sorted(report["markers"]["tracks"]), "no new tracks on a re-run"
     assert_markers_match(report["rerun"]["tracks"], results, ["corner", "edge", "centre", "low"])
+
+
+def test_sent_frames_are_the_clip_files_exactly(session):
+    """Blender's image pixels come out as the files hold them: PNG bytes as uint8, EXR halves as float16,
+    top row first."""
+    report, jobs_dir, plate = session
+    sent = jobs_dir / report["rerun"]["job_id"] / "plate"
+    for frame in range(FIRST, FIRST + 8):
+        np.testing.assert_array_equal(read_pixels(sent / f"plate.{frame}.png"), read_pixels(plate / f"plate.{frame}.png")[..., :3])
+    exr_sent = jobs_dir / report["exr"]["job_id"] / "plate"
+    assert "4 tracks over 4 frames" in report["exr"]["message"]
+    for frame in range(1, 5):
+        original = read_pixels(plate.parent / "exr" / f"plate.{frame:04d}.exr")
+        received = read_pixels(exr_sent / f"plate.{frame:04d}.exr")
+        assert received.dtype == np.float16
+        np.testing.assert_array_equal(received, original[..., :3])
 
 
 def test_grid_tracks(session):
