@@ -36,7 +36,8 @@ def _require_main(call: str) -> None:
 
 def reset() -> None:
     """Fake only: a new empty script."""
-    CALLS.clear(), NODES.clear(), MENUS.clear(), PROGRESS_TASKS.clear()
+    for registry in (CALLS, NODES, MENUS, PROGRESS_TASKS):
+        registry.clear()
     _state["frame"] = 1
 
 
