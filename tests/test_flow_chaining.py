@@ -52,7 +52,7 @@ def test_direct_flow_overrides_the_chain_where_consistent():
     d_ij, d_ji = backend(0, 2), backend(2, 0)
     chain = (d_ij + np.float32(0.7), np.ones(d_ij.shape[:2], bool))  # a plausible but different chain
     pair = builder._fuse(0, 2, d_ij, d_ji, chain)
-    direct_ok = consistent_mask(d_ij, cycle_offset(d_ij, d_ji), builder.cycle)
+    direct_ok = consistent_mask(*cycle_offset(d_ij, d_ji), builder.cycle)
     assert direct_ok.mean() > 0.8
     np.testing.assert_array_equal(pair.flow[direct_ok], d_ij.astype(np.float16)[direct_ok])
     assert pair.valid[direct_ok].all()

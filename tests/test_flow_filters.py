@@ -32,9 +32,9 @@ def test_reliable_occluded_marks_background_swallowed_by_an_occluder():
     f_ij[:, 40:60, 0] = 7
     f_ji[..., 0] = -2
     f_ji[:, 47:67, 0] = -7
-    back = cycle_offset(f_ij, f_ji)
-    occluded = occluded_reliable_mask(f_ij, back, 4.5, 3.0)
-    consistent = consistent_mask(f_ij, back, 3.0)
+    back, inside = cycle_offset(f_ij, f_ji)
+    occluded = occluded_reliable_mask(f_ij, back, inside, 4.5, 3.0)
+    consistent = consistent_mask(back, inside, 3.0)
     assert occluded[:, 60:65].all()
     assert not occluded[:, :40].any() and not occluded[:, 66:].any()
     assert consistent[:, :40].all() and consistent[:, 40:60].all() and not consistent[:, 60:65].any()

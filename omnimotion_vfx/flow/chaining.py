@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .warp import lands_inside, targets
+from .warp import inside_map, lands_inside, sample_map, targets
 
 
 def compose_chain(links: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
@@ -18,10 +18,11 @@ def compose_chain(links: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarra
     A link's validity is sampled with nearest-neighbour lookup so a chain never borrows a neighbour's verdict
     across an occlusion edge by interpolation."""
     flow = links[0][0].astype(np.float32)
-    valid = links[0][1] & lands_inside(flow)
+    valid = links[0][1].copy()
     for link_flow, link_valid in links[1:]:
         where = targets(flow)
         reached = cv2.remap(link_valid.view(np.uint8), where, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        flow = flow + cv2.remap(link_flow.astype(np.float32), where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        valid &= reached.view(bool) & lands_inside(flow)
+        valid &= reached.view(bool) & inside_map(where)
+        flow = flow + sample_map(link_flow.astype(np.float32), where)
+    valid &= lands_inside(flow)
     return flow, valid

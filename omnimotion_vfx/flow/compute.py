@@ -75,8 +75,8 @@ class PairBuilder:
     def _consistent_chains(self, c_ij: tuple[np.ndarray, np.ndarray], c_ji: tuple[np.ndarray, np.ndarray]) -> tuple:
         """Chains also get the forward-backward check: drift that every link hid shows up as a cycle error."""
         (f_ij, v_ij), (f_ji, v_ji) = c_ij, c_ji
-        v_ij = v_ij & consistent_mask(f_ij, cycle_offset(f_ij, f_ji), self.chain_cycle)
-        v_ji = v_ji & consistent_mask(f_ji, cycle_offset(f_ji, f_ij), self.chain_cycle)
+        v_ij = v_ij & consistent_mask(*cycle_offset(f_ij, f_ji), self.chain_cycle)
+        v_ji = v_ji & consistent_mask(*cycle_offset(f_ji, f_ij), self.chain_cycle)
         return (f_ij, v_ij), (f_ji, v_ji)
 
     def _fuse(self, i: int, j: int, d_ij: np.ndarray, d_ji: np.ndarray, chain: tuple[np.ndarray, np.ndarray] | None) -> PairFlow:
@@ -84,11 +84,11 @@ class PairBuilder:
         pixels. One appearance check on that fused flow covers both the direct matches from
         appearance_min_gap on and every chained match (half the cost of checking the two flows apart)."""
         gap = abs(j - i)
-        back = cycle_offset(d_ij, d_ji)
-        direct = consistent_mask(d_ij, back, self.cycle)
+        back, inside = cycle_offset(d_ij, d_ji)
+        direct = consistent_mask(back, inside, self.cycle)
         occluded = None
         if gap <= self.config.occluded_max_gap:
-            occluded = occluded_reliable_mask(d_ij, back, self.occluded, self.double) & ~direct
+            occluded = occluded_reliable_mask(d_ij, back, inside, self.occluded, self.double) & ~direct
         flow = d_ij
         use_chain = np.zeros_like(direct)
         if self.config.chain and chain is not None:

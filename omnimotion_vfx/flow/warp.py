@@ -25,15 +25,25 @@ def targets(flow: np.ndarray) -> np.ndarray:
     return pixel_grid(*flow.shape[:2]) + flow.astype(np.float32, copy=False)
 
 
+def sample_map(field: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """field [H, W] or [H, W, C] (float32) sampled bilinearly at a remap map (see `targets`), border replicated."""
+    return cv2.remap(field, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def inside_map(where: np.ndarray) -> np.ndarray:
+    """bool [H, W]: a remap map's positions lie in the image [0, W] x [0, H] (pixel centres at +0.5)."""
+    h, w = where.shape[:2]
+    return cv2.inRange(where, (-0.5, -0.5), (w - 0.5, h - 0.5)) > 0
+
+
 def sample_at(field: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """field [H, W] or [H, W, C] (float32) sampled bilinearly at each pixel's flow target, border replicated."""
-    return cv2.remap(field, targets(flow), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    """field sampled at each pixel's flow target."""
+    return sample_map(field, targets(flow))
 
 
 def lands_inside(flow: np.ndarray) -> np.ndarray:
-    """bool [H, W]: the flow target of each pixel centre lies in the image [0, W] x [0, H]."""
-    h, w = flow.shape[:2]
-    return cv2.inRange(targets(flow), (-0.5, -0.5), (w - 0.5, h - 0.5)) > 0
+    """bool [H, W]: the flow target of each pixel centre lies in the image."""
+    return inside_map(targets(flow))
 
 
 def sample_points(field: np.ndarray, xy: np.ndarray) -> np.ndarray:
