@@ -19,3 +19,17 @@ def test_overfits_translating_texture():
     assert np.median(error) < 1.0, np.median(error, axis=0)
     assert error.max() < 3.0
     assert tracker.history[-1][1] < tracker.history[0][1]
+
+
+def test_map_points_follows_the_motion_with_and_without_fusion():
+    frames, size = 8, 32
+    video = translating_clip(frames, size)
+    corr = exact_correspondences(frames, size)
+    ys, xs = np.mgrid[10:22:3, 10:22:3] + 0.5
+    xy = np.stack([xs.ravel(), ys.ravel()], 1)
+    truth = xy - SHIFT * 3
+    fused = fit(video, corr, tiny_config(steps=5))  # barely fitted: the flow carries the points
+    moved, visible = fused.map_points(1, xy, 4)
+    assert np.abs(moved - truth).max() < 0.05 and visible.all()
+    same, _ = fused.map_points(2, xy, 2)
+    np.testing.assert_allclose(same, xy, atol=1e-5)

@@ -46,10 +46,8 @@ class CanonicalConfig:
 
 @dataclass
 class RenderConfig:
-    lifting: str = "volumetric"  # "volumetric" (published) | "single_depth" (CaDeX++-style, rendering_single_depth.py)
     samples: int = 32
     depth_range: tuple[float, float] = (0.0, 2.0)
-    depth_grid: int = 32  # single_depth: per-frame depth map resolution
 
 
 @dataclass
@@ -76,7 +74,6 @@ class SamplerConfig:
     max_gap_every: int = 2000  # max gap grows by one every this many steps (curriculum)
     error_cache_every: int = 20_000  # hard mining: render adjacent-pair flow errors this often (0 = never)
     error_fraction: float = 0.5  # pixels drawn from the error map (rest uniform) once a cache exists
-    swap_fraction: float = 0.5
 
 
 @dataclass
@@ -85,13 +82,11 @@ class TrainerConfig:
     lr_latent: float = 1e-3
     lr_bijection: float = 1e-4
     lr_canonical: float = 3e-4
-    lr_depth: float = 1e-2  # single_depth maps
     decay_every: int = 20_000
     decay: float = 0.5
     checkpoint_every: int = 2_000
     bad_steps_before_restore: int = 3
     seed: int = 0
-    prefit_steps: int = 0  # steps fitting the bijection to chained-flow tracks before the main fit
     compile: bool = False  # torch.compile the networks (GPU)
 
 

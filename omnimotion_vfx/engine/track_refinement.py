@@ -94,31 +94,48 @@ class FlowFusion:
         return current, self._visibility(query_index, current, model_visible)
 
     def _propagate(self, query_index: np.ndarray, model: np.ndarray) -> np.ndarray:
-        """Initial tracks: matches chained outward from the query frame over every available gap."""
-        n, t = model.shape[:2]
-        w, h = self.size
+        """Initial tracks: matches chained outward from the query frame over every available gap; frames no
+        match reaches keep the fitted track."""
+        t = model.shape[1]
         out = model.copy()
         for q in np.unique(query_index):
             rows = np.nonzero(query_index == q)[0]
-            for direction in (1, -1):
-                reached = {int(q): np.ones(len(rows), bool)}
-                for j in range(int(q) + direction, t if direction == 1 else -1, direction):
-                    total, weight = np.zeros((len(rows), 2)), np.zeros(len(rows))
-                    for i, alive in reached.items():
-                        k = self.index.get((i, j))
-                        if k is None:
-                            continue
-                        pos = out[rows, i]
-                        col = np.clip(pos[:, 0].astype(np.int64), 0, w - 1)
-                        row = np.clip(pos[:, 1].astype(np.int64), 0, h - 1)
-                        ok = alive & self.pairs[k].valid[row, col]
-                        g = abs(j - i) * ok
-                        total += g[:, None] * (pos + sample_points(self.flows[k], pos))
-                        weight += g
-                    found = weight > 0
-                    out[rows[found], j] = total[found] / weight[found, None]
-                    reached[j] = found
+            positions = out[rows]
+            for path in (range(int(q), t), range(int(q), -1, -1)):
+                self._walk(positions, list(path))
+            out[rows] = positions
         return out
+
+    def _walk(self, positions: np.ndarray, path: list[int]) -> np.ndarray:
+        """Fill positions [M, T, 2] along `path` (path[0] known) from cycle-consistent matches of frames
+        already reached (weighted by gap); returns which points were reached at path[-1]."""
+        w, h = self.size
+        reached = {path[0]: np.ones(len(positions), bool)}
+        for j in path[1:]:
+            total, weight = np.zeros((len(positions), 2)), np.zeros(len(positions))
+            for i, alive in reached.items():
+                k = self.index.get((i, j))
+                if k is None:
+                    continue
+                pos = positions[:, i]
+                col = np.clip(pos[:, 0].astype(np.int64), 0, w - 1)
+                row = np.clip(pos[:, 1].astype(np.int64), 0, h - 1)
+                g = abs(j - i) * (alive & self.pairs[k].valid[row, col])
+                total += g[:, None] * (pos + sample_points(self.flows[k], pos))
+                weight += g
+            found = weight > 0
+            positions[found, j] = total[found] / weight[found, None]
+            reached[j] = found
+        return reached[path[-1]]
+
+    def carry(self, src: int, xy: np.ndarray, dst: int, fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Dense use: points xy [M, 2] of frame src carried to dst by the same multi-gap matching; points no
+        match reaches take `fallback` [M, 2] (the fitted model's mapping). Returns (xy at dst, reached)."""
+        positions = np.zeros((len(xy), self.num_frames, 2))
+        positions[:, src] = xy
+        step = 1 if dst >= src else -1
+        reached = self._walk(positions, list(range(src, dst + step, step)))
+        return np.where(reached[:, None], positions[:, dst], fallback), reached
 
     def _visibility(self, query_index: np.ndarray, tracks: np.ndarray, model_visible: np.ndarray) -> np.ndarray:
         mode = self.config.refine_visibility

@@ -91,11 +91,14 @@ class EngineTracker:
 
     def map_points(self, src_frame: int, xy: np.ndarray, dst_frame: int) -> tuple[np.ndarray, np.ndarray]:
         """Positions xy [N, 2] (plate pixels) at plate frame src_frame -> [N, 2] at dst_frame and visible [N].
-        Model-only (no flow fusion) so every pixel of a frame maps in one pass; chunked for bounded memory."""
+        The model maps every point in one pass (chunked: bounded memory for every pixel of a frame); with
+        fusion on, points the flow carries from src to dst take the flow's position (and count as visible)."""
         frames = list(self.geometry.frame_numbers)
         src, dst = frames.index(int(src_frame)), frames.index(int(dst_frame))
         scale = np.asarray(self.geometry.scale_xy)
-        pts = (np.asarray(xy, np.float64) * scale).astype(np.float32)
+        pts = (np.asarray(xy, np.float64).reshape(-1, 2) * scale).astype(np.float32)
+        if src == dst:
+            return (pts / scale).astype(np.float32), np.ones(len(pts), bool)
         out = np.zeros_like(pts)
         vis = np.zeros(len(pts), bool)
         step = self.config.inference.chunk
@@ -107,8 +110,11 @@ class EngineTracker:
                 canonical = self.model.max_weight_canonical(s, self.model.normalise(chunk), codes)
                 mapped, visible = self._map_canonical(canonical, torch.full_like(s, dst), codes)
                 out[start:start + step], vis[start:start + step] = mapped, visible
-        if src == dst:
-            out, vis = pts, np.ones(len(pts), bool)
+        if self.config.inference.refine and self.fusion is not None:
+            for start in range(0, len(pts), 1 << 16):
+                sl = slice(start, start + (1 << 16))
+                out[sl], reached = self.fusion.carry(src, pts[sl].astype(np.float64), dst, out[sl])
+                vis[sl] |= reached
         return (out / scale).astype(np.float32), vis
 
 
@@ -120,6 +126,9 @@ def fit(video: np.ndarray, correspondences: Correspondences, config: EngineConfi
     t, h, w = video.shape[:3]
     torch.manual_seed(config.trainer.seed)
     model = OmniMotionModel(t, (w, h), config).to(device)
+    if config.trainer.compile:  # in place, so state_dict keys (and checkpoints) stay the same
+        model.bijection.compile()
+        model.canonical.compile()
     sampler = PairSampler(video, correspondences, config.sampler, config.trainer.seed)
     checkpointer = Checkpointer(work_dir, fingerprint(video, correspondences, config))
     trainer = Trainer(model, sampler, config, device, checkpointer, progress or NullProgress(), stop)
