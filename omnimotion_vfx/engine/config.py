@@ -34,6 +34,10 @@ class BijectionConfig:
     latent_hidden: int = 128  # per-layer projection of the frame code
     max_log_scale: float = 8.0  # published clamp; tanh-bounded here so gradients never vanish at the bound
     affine_prewarp: bool = False
+    kind: str = "mlp"  # "mlp": published couplings | "grid": feature-grid couplings with tiny MLPs (grid_bijection.py)
+    grid_levels: int = 4  # multi-resolution 2-D feature planes per coupling (kind="grid")
+    grid_base: int = 4  # resolution of the coarsest plane; each level doubles it
+    grid_channels: int = 4
 
 
 @dataclass
@@ -48,6 +52,8 @@ class CanonicalConfig:
 class RenderConfig:
     samples: int = 32
     depth_range: tuple[float, float] = (0.0, 2.0)
+    lifting: str = "volumetric"  # "volumetric": K ray samples (published) | "single_depth": per-frame depth maps
+    depth_resolution: int = 16  # per-frame depth map size (lifting="single_depth")
 
 
 @dataclass
@@ -154,7 +160,7 @@ def _paper() -> EngineConfig:
 
 
 def _default() -> EngineConfig:
-    """CPU-sized volumetric engine: narrower nets, 8 samples, a few hundred steps at higher learning rates,
+    """CPU-sized volumetric engine: narrower nets, 6 samples, a few hundred steps at higher learning rates,
     smooth latent codes, and the fitted tracks fused with the input flow (where the measured gain comes from,
     docs/engine.md)."""
     return EngineConfig(
@@ -162,23 +168,22 @@ def _default() -> EngineConfig:
         latent=LatentConfig(kind="smooth", dim=32, smooth_sigma=1.0),
         bijection=BijectionConfig(layers=6, hidden=64, depth=2, frequencies=4, latent_hidden=32),
         canonical=CanonicalConfig(hidden=64, layers=2, input_scale=16.0),
-        render=RenderConfig(samples=8),
+        render=RenderConfig(samples=6),
         loss=LossConfig(photometric_max=1.0, photometric_ramp_steps=200, acceleration=2.0, acceleration_fraction=0.1,
-                        distortion_max=0.1, distortion_start=200, distortion_full=350, flow_gradient_ramp_steps=5000),
-        sampler=SamplerConfig(pairs_per_step=16, points_per_pair=128, max_gap_start=8, max_gap_every=10,
+                        distortion_max=0.1, distortion_start=150, distortion_full=250, flow_gradient_ramp_steps=5000),
+        sampler=SamplerConfig(pairs_per_step=8, points_per_pair=128, max_gap_start=8, max_gap_every=10,
                               error_cache_every=150),
-        trainer=TrainerConfig(steps=400, lr_latent=3e-3, lr_bijection=1e-3, lr_canonical=1e-3, decay_every=200,
+        trainer=TrainerConfig(steps=300, lr_latent=3e-3, lr_bijection=1e-3, lr_canonical=1e-3, decay_every=150,
                               checkpoint_every=50),
         inference=InferenceConfig(refine=True, refine_model_weight=0.003),
     )
 
 
 def _preview() -> EngineConfig:
-    """A 48-frame 256x256 plate in a few minutes on 2 CPU cores: 4 samples, half the batch, 150 steps."""
+    """A 48-frame 256x256 plate in a few minutes on 2 CPU cores: 4 samples, 150 steps."""
     cfg = _default()
     cfg.name = "preview"
     cfg.render.samples = 4
-    cfg.sampler.pairs_per_step = 8
     cfg.trainer.steps = 150
     cfg.trainer.decay_every = 75
     cfg.loss.photometric_ramp_steps = 75
@@ -204,7 +209,26 @@ def _test() -> EngineConfig:
     return cfg
 
 
-PRESETS = {"paper": _paper, "default": _default, "preview": _preview, "test": _test}
+def _fast() -> EngineConfig:
+    """Issue 6: single-depth lifting (one point per pixel, per-frame depth maps) and feature-grid couplings with
+    tiny MLPs, large batches, few steps at high learning rates; fused with the flow like `default`."""
+    return EngineConfig(
+        name="fast",
+        latent=LatentConfig(kind="smooth", dim=16, smooth_sigma=1.0),
+        bijection=BijectionConfig(layers=6, hidden=32, kind="grid", grid_levels=4, grid_base=4, grid_channels=4),
+        canonical=CanonicalConfig(hidden=16, layers=2, input_scale=8.0),
+        render=RenderConfig(samples=1, lifting="single_depth", depth_resolution=16),
+        loss=LossConfig(photometric_max=1.0, photometric_ramp_steps=50, acceleration=2.0, acceleration_fraction=0.1,
+                        distortion_max=0.0, flow_gradient_ramp_steps=500),
+        sampler=SamplerConfig(pairs_per_step=32, points_per_pair=256, max_gap_start=8, max_gap_every=5,
+                              error_cache_every=100),
+        trainer=TrainerConfig(steps=300, lr_latent=1e-2, lr_bijection=1e-2, lr_canonical=1e-2, decay_every=150,
+                              checkpoint_every=100),
+        inference=InferenceConfig(refine=True, refine_model_weight=0.003),
+    )
+
+
+PRESETS = {"paper": _paper, "default": _default, "preview": _preview, "test": _test, "fast": _fast}
 
 
 def preset(name: str) -> EngineConfig:

@@ -18,6 +18,7 @@ from ..progress import NullProgress, ProgressReporter, StopToken
 from .checkpoint import Checkpointer, fingerprint
 from .config import EngineConfig
 from .model import OmniMotionModel
+from .model_factory import build_model
 from .sampler import PairSampler
 from .track_refinement import FlowFusion
 from .trainer import Trainer
@@ -125,7 +126,7 @@ def fit(video: np.ndarray, correspondences: Correspondences, config: EngineConfi
     device = resolve_device(config.device)
     t, h, w = video.shape[:3]
     torch.manual_seed(config.trainer.seed)
-    model = OmniMotionModel(t, (w, h), config).to(device)
+    model = build_model(t, (w, h), config).to(device)
     if config.trainer.compile:  # in place, so state_dict keys (and checkpoints) stay the same
         model.bijection.compile()
         model.canonical.compile()
