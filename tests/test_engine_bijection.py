@@ -18,6 +18,7 @@ def _randomised(config: BijectionConfig) -> Bijection:
     return bij
 
 
+@torch.no_grad()
 def _round_trip_error(bij: Bijection) -> tuple[float, float]:
     codes = torch.randn(5, 16)
     x = torch.rand(4096, 8, 3) * 2 - 1

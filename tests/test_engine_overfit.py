@@ -21,7 +21,7 @@ def test_overfits_translating_texture():
     assert tracker.history[-1][1] < tracker.history[0][1]
 
 
-def test_map_points_follows_the_motion_with_and_without_fusion():
+def test_map_points_carries_points_with_the_flow():
     frames, size = 8, 32
     video = translating_clip(frames, size)
     corr = exact_correspondences(frames, size)

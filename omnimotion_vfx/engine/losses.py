@@ -30,7 +30,7 @@ def loss_weights(config: LossConfig, step: int) -> dict[str, float]:
 
 
 def _pairwise_l1(pred: torch.Tensor, target: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
-    """L1 between the differences of random pixel pairs: matches local structure, not absolute values."""
+    """L1 between the differences of paired samples: matches local structure, not absolute values."""
     return ((pred - pred[perm]) - (target - target[perm])).abs().sum(-1).mean()
 
 
