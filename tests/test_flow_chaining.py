@@ -56,3 +56,15 @@ def test_direct_flow_overrides_the_chain_where_consistent():
     assert direct_ok.mean() > 0.8
     np.testing.assert_array_equal(pair.flow[direct_ok], d_ij.astype(np.float16)[direct_ok])
     assert pair.valid[direct_ok].all()
+
+
+def test_exhaustive_schedule_chains_through_the_previous_gap():
+    bg, fg = (2, 1), (3, 0)
+    video, masks = sliding_square_clip(frames=5, size=64, bg_step=bg, fg_step=fg, square=16)
+    corr = compute_correspondences(video, FlowConfig.preset("paper", sparse=False, dis_preset="fast"))
+    assert set(corr.pairs) == {(i, j) for i in range(5) for j in range(5) if i != j}
+    for i, j in ((0, 3), (4, 1)):
+        truth, _ = gt_flow(i, j, (64, 64), bg, fg, masks)
+        pair = corr.pairs[(i, j)]
+        error = np.linalg.norm(pair.flow.astype(np.float32) - truth, axis=2)
+        assert pair.valid.mean() > 0.6 and (error[pair.valid] < 3).mean() > 0.95
