@@ -21,6 +21,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def measure(preset_name: str, frames: int, size: int, steps: int, device: str) -> dict:
+    import numpy as np
     import torch
 
     from omnimotion_vfx.engine import fit, preset
@@ -38,8 +39,8 @@ def measure(preset_name: str, frames: int, size: int, steps: int, device: str) -
     tracker = fit(video, corr, config.with_overrides({"trainer.steps": steps}))
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ys, xs = [a.ravel() + 0.5 for a in __import__("numpy").mgrid[0:size:4, 0:size:4]]
-    tracker.map_points(0, __import__("numpy").stack([xs, ys], 1), frames - 1)
+    ys, xs = [a.ravel() + 0.5 for a in np.mgrid[0:size:4, 0:size:4]]
+    tracker.map_points(0, np.stack([xs, ys], 1), frames - 1)
     map_s = time.perf_counter() - t0
     out = {
         "preset": preset_name, "device": device, "frames": frames, "size": size, "flow_s": round(flow_s, 2),
