@@ -3,7 +3,9 @@
 Pairs: source frame by frame error (uniform before the first error cache), destination among that frame's
 pairs within the current maximum gap (a curriculum that grows with the step), weighted by valid-match counts
 with adjacent frames given half the mass. Pixels: 1/sqrt(count + 1) before the first cache (rarely matched
-pixels favoured), then half from the blurred error map (hard mining) and half uniform.
+pixels favoured), then half from the blurred error map (hard mining) and half uniform. The published code
+swaps half of each batch's pairs (j -> i); here both directions are ordered pairs of the correspondences, so
+sampling ordered pairs does the same.
 """
 
 from __future__ import annotations
