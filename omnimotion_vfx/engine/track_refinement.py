@@ -37,6 +37,7 @@ class FlowFusion:
         self.flows = [p.flow.astype(np.float32) for p in self.pairs]
         self.scale = max(self.size) / 256.0  # pixel scales are given on a 256 raster
         self.index = {(p.i, p.j): k for k, p in enumerate(self.pairs)}
+        self._carried: dict[tuple, tuple[np.ndarray, dict[int, np.ndarray]]] = {}  # carry(): walks kept per point set
         t = self.num_frames
         second = np.zeros((max(t - 2, 0), t))  # rows: x[t-1] - 2 x[t] + x[t+1]
         for r in range(t - 2):
@@ -106,9 +107,9 @@ class FlowFusion:
             out[rows] = positions
         return out
 
-    def _walk(self, positions: np.ndarray, path: list[int]) -> np.ndarray:
+    def _walk(self, positions: np.ndarray, path: list[int]) -> dict[int, np.ndarray]:
         """Fill positions [M, T, 2] along `path` (path[0] known) from cycle-consistent matches of frames
-        already reached (weighted by gap); returns which points were reached at path[-1]."""
+        already reached (weighted by gap); returns which points were reached, per frame of the path."""
         w, h = self.size
         reached = {path[0]: np.ones(len(positions), bool)}
         for j in path[1:]:
@@ -126,16 +127,22 @@ class FlowFusion:
             found = weight > 0
             positions[found, j] = total[found] / weight[found, None]
             reached[j] = found
-        return reached[path[-1]]
+        return reached
 
     def carry(self, src: int, xy: np.ndarray, dst: int, fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Dense use: points xy [M, 2] of frame src carried to dst by the same multi-gap matching; points no
         match reaches take `fallback` [M, 2] (the fitted model's mapping). Returns (xy at dst, reached)."""
-        positions = np.zeros((len(xy), self.num_frames, 2))
-        positions[:, src] = xy
         step = 1 if dst >= src else -1
-        reached = self._walk(positions, list(range(src, dst + step, step)))
-        return np.where(reached[:, None], positions[:, dst], fallback), reached
+        key = (src, step, xy.shape, hash(xy.tobytes()))
+        if key not in self._carried:  # walk once to the clip's end: exporting a frame into every frame is O(T), not O(T^2)
+            positions = np.zeros((len(xy), self.num_frames, 2))
+            positions[:, src] = xy
+            reached = self._walk(positions, list(range(src, self.num_frames if step > 0 else -1, step)))
+            while self._carried and sum(p.nbytes for p, _ in self._carried.values()) + positions.nbytes / 2 > 512 << 20:
+                self._carried.pop(next(iter(self._carried)))  # bounded memory: oldest walk first
+            self._carried[key] = (positions.astype(np.float32), reached)
+        positions, reached = self._carried[key]
+        return np.where(reached[dst][:, None], positions[:, dst], fallback), reached[dst]
 
     def _visibility(self, query_index: np.ndarray, tracks: np.ndarray, model_visible: np.ndarray) -> np.ndarray:
         mode = self.config.refine_visibility
