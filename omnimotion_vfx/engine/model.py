@@ -30,17 +30,16 @@ class RayBatch:
     target: torch.Tensor  # [N, 3] composited destination point
 
 
-class OmniMotionModel(nn.Module):
+class ClipModel(nn.Module):
+    """What every lifting variant shares: the clip's frame codes and the pixel <-> normalised coordinates."""
+
     def __init__(self, num_frames: int, size: tuple[int, int], config: EngineConfig) -> None:
         super().__init__()
         self.num_frames = num_frames
         self.size = size
         self.config = config
         self.latent = build_latent_codes(num_frames, config.latent)
-        self.bijection = Bijection(config.latent.dim, config.bijection, seed=config.trainer.seed)
-        self.canonical = CanonicalField(config.canonical)
 
-    # --- coordinates -------------------------------------------------------------------------------------
     def normalise(self, xy: torch.Tensor) -> torch.Tensor:
         w, h = self.size
         return xy / xy.new_tensor([w / 2, h / 2]) - 1
@@ -48,6 +47,13 @@ class OmniMotionModel(nn.Module):
     def to_pixels(self, xy: torch.Tensor) -> torch.Tensor:
         w, h = self.size
         return (xy + 1) * xy.new_tensor([w / 2, h / 2])
+
+
+class OmniMotionModel(ClipModel):
+    def __init__(self, num_frames: int, size: tuple[int, int], config: EngineConfig) -> None:
+        super().__init__(num_frames, size, config)
+        self.bijection = Bijection(config.latent.dim, config.bijection, seed=config.trainer.seed)
+        self.canonical = CanonicalField(config.canonical)
 
     # --- rendering ---------------------------------------------------------------------------------------
     def lift(self, xy_norm: torch.Tensor, stratified: bool) -> torch.Tensor:

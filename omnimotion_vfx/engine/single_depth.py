@@ -18,8 +18,7 @@ from .canonical_field import CanonicalField
 from .config import EngineConfig
 from .grid_bijection import build_bijection
 from .grid_lookup import frame_grid_lookup
-from .latent_codes import build_latent_codes
-from .model import RayBatch
+from .model import ClipModel, RayBatch
 from .rendering import contract
 
 
@@ -44,25 +43,13 @@ class SurfaceField(nn.Module):
         self.depth = DepthMaps(num_frames, config.render.depth_resolution, near, far)
 
 
-class SingleDepthModel(nn.Module):
+class SingleDepthModel(ClipModel):
     """Same interface as `model.OmniMotionModel` (render, max_weight_canonical, opacity_in_front) with K = 1."""
 
     def __init__(self, num_frames: int, size: tuple[int, int], config: EngineConfig) -> None:
-        super().__init__()
-        self.num_frames = num_frames
-        self.size = size
-        self.config = config
-        self.latent = build_latent_codes(num_frames, config.latent)
+        super().__init__(num_frames, size, config)
         self.bijection = build_bijection(config.latent.dim, config.bijection, seed=config.trainer.seed)
         self.canonical = SurfaceField(num_frames, config)
-
-    def normalise(self, xy: torch.Tensor) -> torch.Tensor:
-        w, h = self.size
-        return xy / xy.new_tensor([w / 2, h / 2]) - 1
-
-    def to_pixels(self, xy: torch.Tensor) -> torch.Tensor:
-        w, h = self.size
-        return (xy + 1) * xy.new_tensor([w / 2, h / 2])
 
     def lift(self, frames: torch.Tensor, xy_norm: torch.Tensor) -> torch.Tensor:
         """Points [N, 1, 3]: each pixel at its frame's surface depth."""
