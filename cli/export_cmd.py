@@ -27,8 +27,9 @@ Examples:
 
 
 def run_export(results_dir: str | Path, formats: str | tuple[str, ...], progress=None, stop=None,
-               out: str | Path | None = None, **options) -> dict[str, list[Path]]:
-    """Library-level body of the command, also called by `omnivfx track --export`."""
+               out: str | Path | None = None, map_points=None, **options) -> dict[str, list[Path]]:
+    """Library-level body of the command, also called by `omnivfx track --export`, which passes the tracker it
+    has just fitted as `map_points` so dense formats do not fit (or recompute flow) a second time."""
     from omnimotion_vfx.exporters import DENSE_FORMATS, ExportOptions, export_results, parse_formats
     from omnimotion_vfx.exporters.registry import check_options
     from omnimotion_vfx.results import load_results
@@ -37,8 +38,7 @@ def run_export(results_dir: str | Path, formats: str | tuple[str, ...], progress
     names = parse_formats(formats)
     export_options = ExportOptions(out=Path(out) if out else Path(results_dir) / "export", **options)
     check_options(results, names, export_options)
-    map_points = None
-    if any(name in DENSE_FORMATS for name in names):
+    if map_points is None and any(name in DENSE_FORMATS for name in names):
         map_points = _reload_tracker(results, Path(results_dir), progress, stop)
     return export_results(results, names, export_options, map_points, progress, stop)
 

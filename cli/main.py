@@ -78,7 +78,8 @@ def _progress(json_progress: bool):
 def track(plate, frames, queries, grid, grid_frame, out, tracker, preset, device, layer, colorspace, proxy, json_progress, job_spec, export_formats):
     """Track points through PLATE (a frame pattern, a folder of frames or a video file)."""
     from omnimotion_vfx.errors import InputError
-    from omnimotion_vfx.track_job import DEFAULT_TRACKER, TrackJob, run_track_job
+    from omnimotion_vfx.results import write_results
+    from omnimotion_vfx.track_job import DEFAULT_TRACKER, TrackJob, fit_job
 
     if job_spec:
         job = TrackJob.from_json_file(job_spec)
@@ -92,11 +93,12 @@ def track(plate, frames, queries, grid, grid_frame, out, tracker, preset, device
         )
     progress = _progress(json_progress)
     with stop_on_signals() as stop:
-        folder = run_track_job(job, progress, stop)
+        fitted, queries = fit_job(job, progress, stop)
+        folder = write_results(fitted.out_dir, fitted.answer(queries.points, queries.names))
         if export_formats:
             from .export_cmd import run_export
 
-            run_export(folder, export_formats, progress, stop)
+            run_export(folder, export_formats, progress, stop, map_points=fitted.tracker.map_points)
     folder = folder.resolve()
     click.echo(json.dumps({"result": str(folder)}) if json_progress else str(folder))
 

@@ -21,7 +21,7 @@ from .io import open_plate
 from .io.queries import Queries, check_queries, grid_queries, read_queries_csv
 from .progress import NullProgress, ProgressReporter, StopToken
 from .results.folder import TrackResults, build_manifest, default_results_dir, write_results
-from .trackers import TrackerContext, build_tracker
+from .trackers import TrackerContext, build_tracker, tracker_names
 
 DEFAULT_TRACKER = "chained-flow"
 
@@ -137,6 +137,8 @@ def fit_job(job: TrackJob, progress: ProgressReporter | None = None, stop: StopT
     """Read the plate, resolve the queries and fit (or reload from the results folder) the tracker."""
     progress = progress or NullProgress()
     stop = stop or StopToken()
+    if job.tracker not in tracker_names():  # fail before reading a long plate
+        raise InputError(f"unknown tracker {job.tracker!r}; choose one of {', '.join(tracker_names())}")
     timings: dict[str, float] = {}
     t0 = time.monotonic()
     plate = open_plate(job.plate, job.frames, job.layer, job.colorspace, job.proxy)
