@@ -7,6 +7,10 @@ load. Writes the rows as JSON to benchmarks/out/. Run with `nice -n 10` on a sha
 
     nice -n 10 .venv/bin/python benchmarks/accuracy.py --suite standard --tracker chained-flow
     nice -n 10 .venv/bin/python benchmarks/accuracy.py --suite tiny --tracker omnimotion --preset preview
+    nice -n 10 .venv/bin/python benchmarks/accuracy.py --suite tiny --tracker omnimotion:fast,omnimotion:preview
+
+A tracker may carry its own preset (`NAME:PRESET`); the others, baselines included, run with `--preset`, so the
+engine's presets can be compared with the baselines at their own default flow settings in one run.
 """
 
 from __future__ import annotations
@@ -32,14 +36,20 @@ METRICS = ("AJ", "delta_avg", "OA", "TC", "seconds")
 HEADER = ("AJ", "<d_avg", "OA", "TC", "s")
 
 
-def tracker_list(requested: str) -> list[str]:
-    """The requested trackers followed by the baselines not already named, each once."""
-    names = [n.strip() for n in requested.split(",") if n.strip()]
+def tracker_runs(requested: str, preset: str) -> list[tuple[str, str, str]]:
+    """(tracker, preset, label) for each requested `NAME[:PRESET]`, then the baselines not already named, at
+    `preset`. A run at the shared preset is labelled by its name alone."""
+    runs = []
+    for item in (part.strip() for part in requested.split(",")):
+        if item:
+            name, _, own = item.partition(":")
+            runs.append((name, own or preset, item if own else name))
     known = evaluation_tracker_names()
-    for name in names:
+    for name, _, _ in runs:
         if name not in known:
             raise InputError(f"unknown tracker {name!r}; choose from {', '.join(known)}")
-    return names + [b for b in BASELINES if b not in names]
+    named = {name for name, _, _ in runs}
+    return runs + [(b, preset, b) for b in BASELINES if b not in named]
 
 
 def format_row(label: str, tracker: str, row: dict, width: int) -> str:
@@ -68,15 +78,16 @@ def print_table(rows: list[dict], trackers: list[str], title: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", default="standard", choices=sorted(SUITES))
-    parser.add_argument("--tracker", default="chained-flow", help="tracker name(s), comma-separated; baselines are added")
-    parser.add_argument("--preset", default="default", help="preset passed to every tracker (e.g. preview, paper)")
+    parser.add_argument("--tracker", default="chained-flow",
+                        help="NAME or NAME:PRESET, comma-separated; the baselines are added")
+    parser.add_argument("--preset", default="default", help="preset of every tracker named without one (e.g. preview, paper)")
     parser.add_argument("--clips", type=int, default=None, help="only the first N clips of the suite")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"), help="device passed to every tracker")
     parser.add_argument("--query-mode", default="strided", choices=("strided", "first"))
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "out"), help="folder for the JSON results")
     args = parser.parse_args(argv)
     try:
-        trackers = tracker_list(args.tracker)
+        runs = tracker_runs(args.tracker, args.preset)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -85,18 +96,20 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     for spec in clips:
         clip = prepare_clip(spec, args.query_mode)
-        for tracker in trackers:
-            rows.append(evaluate(clip, tracker, args.preset, args.query_mode, args.device))
-            r = rows[-1]
-            print(f"  {spec.name} {tracker}: AJ {r['AJ']:.1f} in {r['seconds']:.1f} s", file=sys.stderr, flush=True)
+        for tracker, preset, label in runs:
+            row = dict(evaluate(clip, tracker, preset, args.query_mode, args.device), tracker=label)
+            rows.append(row)
+            print(f"  {spec.name} {label}: AJ {row['AJ']:.1f} TC {row['TC']:.2f} in {row['seconds']:.1f} s",
+                  file=sys.stderr, flush=True)
+    labels = [label for _, _, label in runs]
     title = (f"Suite '{args.suite}' ({len(clips)} clips), query mode {args.query_mode}, preset {args.preset}, device {args.device}, "
              f"{os.cpu_count()} cores, {time.perf_counter() - started:.0f} s in all")
-    print_table(rows, trackers, title)
+    print_table(rows, labels, title)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"accuracy_{args.suite}_{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps({"suite": args.suite, "preset": args.preset, "query_mode": args.query_mode,
-                                "trackers": trackers, "rows": rows}, indent=1))
+                                "trackers": labels, "rows": rows}, indent=1))
     print(f"\nresults: {path}")
     return 0
 

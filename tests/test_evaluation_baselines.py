@@ -81,3 +81,16 @@ def test_accuracy_benchmark_prints_one_table_with_both_baselines(tmp_path: Path)
     bad = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "accuracy.py"), "--suite", "tiny", "--tracker", "nope",
                           "--out", str(tmp_path)], capture_output=True, text=True, env=env, timeout=60)
     assert bad.returncode == 2 and "unknown tracker 'nope'" in bad.stderr
+
+
+def test_accuracy_benchmark_runs_a_tracker_at_its_own_preset_beside_the_baselines(tmp_path: Path):
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "accuracy.py"), "--suite", "tiny", "--clips", "1",
+                          "--tracker", "chained-flow:paper", "--out", str(tmp_path)], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(next(tmp_path.glob("accuracy_tiny_*.json")).read_text())
+    # chained-flow named with its own preset is not a baseline run; both baselines still run at --preset
+    assert [r["tracker"] for r in result["rows"]] == ["chained-flow:paper", "direct-flow"]
+    medians = [line for line in run.stdout.splitlines() if line.startswith("| **median**")]
+    assert len(medians) == 2 and "| chained-flow:paper |" in medians[0] and "| direct-flow |" in medians[1]
