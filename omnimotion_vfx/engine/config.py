@@ -102,13 +102,19 @@ class InferenceConfig:
     occlusion_eps_bins: float = 1.1  # eps = this * depth span / samples
     chunk: int = 4096  # query points per chunk (bounded memory for dense maps)
     refine: bool = False  # fuse the fitted tracks with the input adjacent flow (track_refinement.py)
-    refine_model_weight: float = 0.05  # anchor strength of the fitted track per frame vs one flow link
+    refine_model_weight: float = 0.003  # pull of the fitted track on frames the walk does not reach, vs one flow link
+    refine_walk_weight: float = 0.3  # pull of the walk's position on frames it reaches, vs one flow link
+    refine_link_cost_px: float = 0.5  # walk: cost of one link, added to its cycle error (256 raster): fewer links win
+    refine_cycle_sigma_px: float = 0.5  # re-solve: a link's weight falls as a Gaussian of its cycle error
     refine_iterations: int = 4
     refine_sigma_start_px: float = 16.0  # robust scale of the first iteration (256 raster), halved each iteration
     refine_sigma_px: float = 2.0  # final robust scale
+    refine_smoothness: float = 3.0  # weight of the squared acceleration of the track (per frame, vs one link)
+    refine_consensus_smoothness: float = 0.1  # the same in the link-consensus solve that visibility checks against
     refine_visibility: str = "flow"  # "flow" | "model" | "both" (track_refinement.py)
-    refine_support: float = 1.0  # summed agreeing-link weight a visible frame needs
-    refine_smoothness: float = 1.0  # weight of the squared acceleration of the track (per frame, vs one link)
+    refine_visibility_px: float = 1.0  # a link agrees with a visible track within about this (256 raster)
+    refine_support: float = 0.5  # agreeing-link weight that joins two frames
+    refine_disagreement_px: float = 4.0  # track vs link consensus beyond this -> occluded (256 raster)
 
 
 @dataclass
@@ -175,7 +181,7 @@ def _default() -> EngineConfig:
                               error_cache_every=150),
         trainer=TrainerConfig(steps=300, lr_latent=3e-3, lr_bijection=1e-3, lr_canonical=1e-3, decay_every=150,
                               checkpoint_every=50),
-        inference=InferenceConfig(refine=True, refine_model_weight=0.003),
+        inference=InferenceConfig(refine=True),
     )
 
 
@@ -224,7 +230,7 @@ def _fast() -> EngineConfig:
                               error_cache_every=100),
         trainer=TrainerConfig(steps=300, lr_latent=1e-2, lr_bijection=1e-2, lr_canonical=1e-2, decay_every=150,
                               checkpoint_every=100),
-        inference=InferenceConfig(refine=True, refine_model_weight=0.003),
+        inference=InferenceConfig(refine=True),
     )
 
 
