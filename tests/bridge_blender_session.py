@@ -25,18 +25,33 @@ ADDON = "bl_ext.user_default.omnivfx_tracker"
 
 
 def pump(jobs, clip_name: str, timeout: float = 60.0) -> dict:
-    """Drive the timer until the clip's run ends; returns what the panel showed on the way."""
+    """Drive the timer until the clip's run ends; returns what the panel showed on the way. Stages are
+    recorded, and the panel drawn, as each progress event is applied (a short job's events can all arrive
+    within one drain, which also ends the run)."""
     assert bpy.app.timers.is_registered(jobs.drain), "the operator did not register its timer"
     seen, outline = set(), None
-    deadline = time.monotonic() + timeout
-    while clip_name in jobs.RUNS:
-        assert time.monotonic() < deadline, "the run did not end"
-        jobs.drain()
-        run, message = jobs.view(clip_name)
-        if run is not None:
+    handle = jobs._handle
+
+    def recording_handle(run, kind, payload):
+        nonlocal outline
+        handle(run, kind, payload)
+        if kind == "progress":
             seen.add(run.stage)
-            outline = outline or (panel_outline(importlib.import_module(ADDON)) if run.stage != "connecting" else None)
-        time.sleep(0.05)
+            outline = outline or panel_outline(importlib.import_module(ADDON))  # drawn while the run is live
+
+    jobs._handle = recording_handle
+    deadline = time.monotonic() + timeout
+    try:
+        while clip_name in jobs.RUNS:
+            assert time.monotonic() < deadline, "the run did not end"
+            jobs.drain()
+            run, message = jobs.view(clip_name)
+            if run is not None:
+                seen.add(run.stage)
+                outline = outline or (panel_outline(importlib.import_module(ADDON)) if run.stage != "connecting" else None)
+            time.sleep(0.05)
+    finally:
+        jobs._handle = handle
     return {"message": jobs.view(clip_name)[1], "stages": sorted(seen), "outline_running": outline}
 
 

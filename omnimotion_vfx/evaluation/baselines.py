@@ -30,6 +30,7 @@ BASELINES = ("chained-flow", "direct-flow")
 @dataclass
 class DirectFlowConfig:
     dis_preset: str = "medium"
+    dis_finest_scale: int | None = 0  # as FlowConfig: full-resolution DIS, so both baselines see the engine's flow
     occlusion_cycle_px: float = 3.0  # at 480 lines, scaled with resolution; the paper's baselines use 48
 
     @classmethod
@@ -50,7 +51,7 @@ class DirectFlowTracker:
         self.config = config or DirectFlowConfig()
         self.geometry = geometry
         self.progress = progress or NullProgress()
-        self.flow = DisBackend(video, self.config.dis_preset)
+        self.flow = DisBackend(video, self.config.dis_preset, self.config.dis_finest_scale)
         self.frames = len(video)
         self.size = (video.shape[2], video.shape[1])
         self.cycle_threshold = self.config.occlusion_cycle_px * video.shape[1] / 480.0

@@ -32,15 +32,18 @@ class DisBackend:
     """OpenCV DIS on grey frames; one DIS object per thread (they are not thread-safe, and calc releases the
     GIL, so a thread pool over pairs uses every core)."""
 
-    def __init__(self, video: np.ndarray, preset: str = "medium") -> None:
+    def __init__(self, video: np.ndarray, preset: str = "medium", finest_scale: int | None = 0) -> None:
         self.gray = [cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) for frame in video]
         self.preset = _DIS_PRESETS[preset]
+        self.finest_scale = finest_scale
         self._local = threading.local()
 
     def __call__(self, i: int, j: int, init: np.ndarray | None = None) -> np.ndarray:
         dis = getattr(self._local, "dis", None)
         if dis is None:
             dis = self._local.dis = cv2.DISOpticalFlow_create(self.preset)
+            if self.finest_scale is not None:
+                dis.setFinestScale(self.finest_scale)
         guess = None if init is None else np.ascontiguousarray(init, np.float32)
         return dis.calc(self.gray[i], self.gray[j], guess)
 
@@ -82,4 +85,4 @@ class RaftBackend:
 def make_backend(config: FlowConfig, video: np.ndarray) -> FlowBackend:
     if config.backend == "raft":
         return RaftBackend(video, config.raft_weights)
-    return DisBackend(video, config.dis_preset)
+    return DisBackend(video, config.dis_preset, config.dis_finest_scale)
