@@ -1,7 +1,8 @@
 """Tracking accuracy on synthetic plates with exact ground truth, TAP-Vid protocol (docs/evaluation.md).
 
 Prints one table: per clip and tracker AJ, <delta_avg, OA (percent, higher is better), TC (256-raster pixels,
-lower is better) and seconds, then the mean and the median per tracker. The paper's flow baselines
+lower is better), end<d (<delta_avg at the clip's last frame of queries from earlier frames: long-range drift)
+and seconds, then the mean and the median per tracker. The paper's flow baselines
 (chained-flow, direct-flow) are always measured in the same run, so numbers are compared on the same machine
 load. Writes the rows as JSON to benchmarks/out/. Run with `nice -n 10` on a shared machine:
 
@@ -32,8 +33,8 @@ from omnimotion_vfx.evaluation.baselines import BASELINES, evaluation_tracker_na
 from omnimotion_vfx.evaluation.runner import evaluate, prepare_clip  # noqa: E402
 from omnimotion_vfx.evaluation.suite import SUITES, suite  # noqa: E402
 
-METRICS = ("AJ", "delta_avg", "OA", "TC", "seconds")
-HEADER = ("AJ", "<d_avg", "OA", "TC", "s")
+METRICS = ("AJ", "delta_avg", "OA", "TC", "end_delta", "seconds")
+HEADER = ("AJ", "<d_avg", "OA", "TC", "end<d", "s")
 
 
 def tracker_runs(requested: str, preset: str) -> list[tuple[str, str, str]]:

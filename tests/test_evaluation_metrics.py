@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from omnimotion_vfx.evaluation.tapvid_metrics import all_metrics, evaluation_mask, tapvid_metrics, temporal_coherence
+from omnimotion_vfx.evaluation.tapvid_metrics import (all_metrics, endpoint_delta, evaluation_mask, tapvid_metrics,
+                                                     temporal_coherence)
 
 
 def straight_tracks(n: int = 3, t: int = 6) -> np.ndarray:
@@ -20,7 +21,7 @@ def test_perfect_prediction_scores_full_marks():
     visible[1, 4] = False
     queries = np.array([[0, *gt[0, 0]], [2, *gt[1, 2]], [5, *gt[2, 5]]])
     m = all_metrics(queries, gt, visible, gt.copy(), visible.copy(), (256, 256))
-    assert m == {"AJ": 100.0, "delta_avg": 100.0, "OA": 100.0, "TC": 0.0}
+    assert m == {"AJ": 100.0, "delta_avg": 100.0, "OA": 100.0, "TC": 0.0, "end_delta": 100.0}
 
 
 def test_all_predicted_occluded_gets_zero_jaccard_but_keeps_position_accuracy():
@@ -94,3 +95,18 @@ def test_temporal_coherence_is_the_mean_acceleration_error_over_visible_triples(
     visible[0, 4] = False  # drops the last triple
     assert temporal_coherence(gt, visible, pred, (256, 256)) == pytest.approx(1.5)
     assert np.isnan(temporal_coherence(gt, np.zeros((1, 5), bool), pred, (256, 256)))
+
+
+def test_endpoint_delta_scores_the_last_frame_of_earlier_queries_visible_there():
+    frames = 5
+    gt = np.zeros((3, frames, 2))
+    visible = np.ones((3, frames), bool)
+    visible[2, -1] = False  # hidden at the last frame: not scored
+    queries = np.array([[0, 0, 0], [4, 0, 0], [1, 0, 0]], float)  # query 1 sits in the last frame: not scored
+    pred = gt.copy()
+    pred[0, -1] = (3.0, 0.0)  # within 4, 8, 16 px only
+    pred[1, -1] = (100.0, 0.0)
+    pred[2, -1] = (100.0, 0.0)
+    assert endpoint_delta(queries, gt, visible, pred, (256, 256)) == pytest.approx(60.0)
+    visible[0, -1] = False
+    assert np.isnan(endpoint_delta(queries, gt, visible, pred, (256, 256)))
