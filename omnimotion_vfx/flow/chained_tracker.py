@@ -26,6 +26,7 @@ MAP_CHUNK = 1 << 16  # points per step of map_points: bounds memory when mapping
 @dataclass
 class ChainedFlowConfig:
     dis_preset: str = "medium"  # ultrafast | fast | medium
+    dis_finest_scale: int | None = 0  # 0: DIS down to full resolution (FlowConfig.dis_finest_scale)
     occlusion_cycle_px: float = 3.0  # at 480 lines; scaled with resolution. The paper's baseline uses 48.
 
     @classmethod
@@ -52,7 +53,8 @@ class ChainedFlowTracker:
     ) -> None:
         self.config = config or ChainedFlowConfig()
         self.geometry = geometry
-        flow_config = FlowConfig.preset("adjacent", dis_preset=self.config.dis_preset)
+        flow_config = FlowConfig.preset("adjacent", dis_preset=self.config.dis_preset,
+                                        dis_finest_scale=self.config.dis_finest_scale)
         correspondences = compute_correspondences(video, flow_config, cache_dir, progress, stop)
         t = len(video)
         self.size = (video.shape[2], video.shape[1])
