@@ -65,7 +65,7 @@ def _progress(json_progress: bool):
 @click.option("--grid", type=int, help="Track an N x N grid of points instead of --queries.")
 @click.option("--grid-frame", type=int, help="Plate frame of the grid (default: first frame).")
 @click.option("--out", type=click.Path(file_okay=False), help="Results folder (default <plate folder>/omnivfx/<name>/).")
-@click.option("--tracker", default=None, help="Tracker: omnimotion or chained-flow (default: chained-flow, docs/cli.md).")
+@click.option("--tracker", default=None, help="Tracker: omnimotion (default) or chained-flow (seconds; docs/cli.md).")
 @click.option("--preset", default="default", show_default=True, help="Engine preset: preview, default, fast, paper.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--layer", help="EXR layer to track, e.g. 'beauty' (RGB channels by default).")

@@ -23,7 +23,7 @@ from .progress import NullProgress, ProgressReporter, StopToken
 from .results.folder import TrackResults, build_manifest, default_results_dir, write_results
 from .trackers import TrackerContext, build_tracker, tracker_names
 
-DEFAULT_TRACKER = "chained-flow"
+DEFAULT_TRACKER = "omnimotion"
 
 
 @dataclass

@@ -103,6 +103,7 @@ def test_batch_tracks_every_shot_like_a_local_run(first_batch):
     for shot, folder, frames in (("sh010", "sh010", None), ("sh020", "sh020", "1002-1007"), ("sh030_killed", "sh030", None)):
         local = run_track_job(TrackJob(
             plate=str(show / "plates" / folder / "plate.%04d.png"), frames=frames, grid=4, out=str(show / "local" / folder),
+            tracker="chained-flow",  # the shot list's default
         ))
         ours, reference = load_results(summary[shot]["folder"]), load_results(local)
         assert list(ours.frames) == list(reference.frames)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -91,11 +92,11 @@ def test_finished_results_needs_the_same_job_and_the_same_queries(tmp_path):
     plate = batch_support.write_plate(tmp_path / "plate")
     points = tmp_path / "points.csv"
     points.write_text("frame,x,y\n1001,20.5,30.5\n1002,40,12\n")
-    job = TrackJob(plate=plate, queries=str(points), out=str(tmp_path / "out"))
+    job = TrackJob(plate=plate, queries=str(points), out=str(tmp_path / "out"), tracker="chained-flow")
     assert finished_results(job) is None  # nothing written yet
     run_track_job(job)
     assert finished_results(job) == tmp_path / "out"
-    assert finished_results(TrackJob(plate=plate, queries=str(points), out=str(tmp_path / "out"), frames="1001-1005")) is None
+    assert finished_results(dataclasses.replace(job, frames="1001-1005")) is None
     points.write_text("frame,x,y\n1001,20.5,30.5\n1002,41,12\n")  # edited in place: same path, other queries
     assert finished_results(job) is None
     with pytest.raises(InputError, match="no files match"):

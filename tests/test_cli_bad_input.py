@@ -73,7 +73,7 @@ def test_nan_pixels_are_a_warning_not_an_error(run_omnivfx, tmp_path):
         pixels = to_linear(translating_frames(4, (32, 24), (2.0, 1.0))[frame - 1001])
         pixels[5:7, 5:7] = np.nan
         write_image(tmp_path / "shot" / f"plate.{frame}.exr", pixels, "float")
-    result = run_omnivfx("track", pattern, "--grid", "2")
+    result = run_omnivfx("track", pattern, "--grid", "2", "--tracker", "chained-flow")
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines() == [f"omnivfx: warning: NaN/Inf pixels replaced by 0 in frames 1002,1004 of {pattern}"]
 

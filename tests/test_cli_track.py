@@ -35,7 +35,7 @@ def _expected(query_points: np.ndarray, frames: np.ndarray) -> np.ndarray:
 
 def test_half_float_exr_1001_plate_gives_the_contract_results(run_omnivfx, exr_plate_1001, tmp_path):
     queries = _interior_points_csv(tmp_path / "points.csv")
-    result = run_omnivfx("track", exr_plate_1001, "--queries", queries)
+    result = run_omnivfx("track", exr_plate_1001, "--queries", queries, "--tracker", "chained-flow")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # not a terminal: no bar, and nothing went wrong
     folder = Path(result.stdout.strip())
@@ -65,7 +65,7 @@ def test_half_float_exr_1001_plate_gives_the_contract_results(run_omnivfx, exr_p
 
 
 def test_json_progress_lines_then_the_result(run_omnivfx, exr_plate_1001, tmp_path):
-    result = run_omnivfx("track", exr_plate_1001, "--grid", "3", "--json-progress", "--out", tmp_path / "res")
+    result = run_omnivfx("track", exr_plate_1001, "--grid", "3", "--json-progress", "--out", tmp_path / "res", "--tracker", "chained-flow")
     assert result.returncode == 0 and result.stderr == ""
     events = [json.loads(line) for line in result.stdout.splitlines()]
     *progress, final = events
@@ -81,7 +81,8 @@ def test_json_progress_lines_then_the_result(run_omnivfx, exr_plate_1001, tmp_pa
 def test_progress_bar_on_stderr_at_a_terminal(exr_plate_1001, tmp_path):
     primary, secondary = pty.openpty()
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a real terminal has a width
-    command = [str(Path(sys.executable).parent / "omnivfx"), "track", exr_plate_1001, "--grid", "2", "--out", str(tmp_path / "r")]
+    command = [str(Path(sys.executable).parent / "omnivfx"), "track", exr_plate_1001, "--grid", "2", "--out", str(tmp_path / "r"),
+               "--tracker", "chained-flow"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=secondary, env=dict(os.environ, OMP_WAIT_POLICY="PASSIVE"))
     os.close(secondary)
     chunks = []
@@ -107,7 +108,7 @@ def test_proxy_half_reports_full_resolution_coordinates(run_omnivfx, tmp_path):
     tracks = {}
     for proxy in ("1.0", "0.5"):
         out = tmp_path / f"proxy{proxy}"
-        result = run_omnivfx("track", pattern, "--queries", tmp_path / "q.csv", "--proxy", proxy, "--out", out)
+        result = run_omnivfx("track", pattern, "--queries", tmp_path / "q.csv", "--proxy", proxy, "--out", out, "--tracker", "chained-flow")
         assert result.returncode == 0, result.stderr
         manifest = json.loads((out / "manifest.json").read_text())
         assert manifest["resolution"] == [160, 120] and manifest["proxy"] == float(proxy)
@@ -129,7 +130,7 @@ def test_frames_option_and_layer_and_ocio(run_omnivfx, tmp_path):
         write_image(tmp_path / f"aov.{1001 + i}.exr", stacked, "half", names)
     out = tmp_path / "res"
     result = run_omnivfx(
-        "track", tmp_path / "aov.####.exr", "--frames", "1003-1007", "--layer", "beauty",
+        "track", tmp_path / "aov.####.exr", "--frames", "1003-1007", "--layer", "beauty", "--tracker", "chained-flow",
         "--colorspace", "ocio://default:ACEScg", "--grid", "2", "--out", out,
     )
     assert result.returncode == 0, result.stderr
@@ -151,7 +152,7 @@ def test_folder_of_frames_and_video_files(run_omnivfx, tmp_path, kind):
     else:
         write_plate(tmp_path / "pngs", count=8, extension="png", pixel_type="uint8")
         plate, first = tmp_path / "pngs", 1001
-    result = run_omnivfx("track", plate, "--grid", "2")
+    result = run_omnivfx("track", plate, "--grid", "2", "--tracker", "chained-flow")
     assert result.returncode == 0, result.stderr
     folder = Path(result.stdout.strip())
     assert folder.parent.name == "omnivfx" and folder.name == ("clip" if kind == "mp4" else "plate")
@@ -167,7 +168,7 @@ def test_internal_error_exits_1_with_the_log_path(monkeypatch, exr_plate_1001, t
 
     monkeypatch.setattr("omnimotion_vfx.track_job.fit_job", broken)
     monkeypatch.setenv("OMNIVFX_LOG_DIR", str(tmp_path))
-    result = CliRunner().invoke(main, ["track", exr_plate_1001, "--grid", "2"])
+    result = CliRunner().invoke(main, ["track", exr_plate_1001, "--grid", "2", "--tracker", "chained-flow"])
     assert result.exit_code == 1
     line = result.stderr.strip()
     assert line.startswith("omnivfx: internal error: RuntimeError: simulated bug (traceback in ")
@@ -177,7 +178,8 @@ def test_internal_error_exits_1_with_the_log_path(monkeypatch, exr_plate_1001, t
 
 def test_sigterm_exits_3_and_the_same_command_then_finishes(tmp_path):
     pattern = write_plate(tmp_path / "shot", count=40, size=(128, 96))
-    command = [str(Path(sys.executable).parent / "omnivfx"), "track", pattern, "--grid", "2", "--json-progress", "--out", str(tmp_path / "r")]
+    command = [str(Path(sys.executable).parent / "omnivfx"), "track", pattern, "--grid", "2", "--json-progress", "--out", str(tmp_path / "r"),
+               "--tracker", "chained-flow"]
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     first = json.loads(proc.stdout.readline())  # the run is inside its signal handlers once progress flows
