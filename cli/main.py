@@ -66,7 +66,7 @@ def _progress(json_progress: bool):
 @click.option("--grid-frame", type=int, help="Plate frame of the grid (default: first frame).")
 @click.option("--out", type=click.Path(file_okay=False), help="Results folder (default <plate folder>/omnivfx/<name>/).")
 @click.option("--tracker", default=None, help="Tracker: omnimotion (default) or chained-flow (seconds; docs/cli.md).")
-@click.option("--preset", default="default", show_default=True, help="Engine preset: preview, default, fast, paper.")
+@click.option("--preset", default="default", show_default=True, help="Engine preset: default, preview, volumetric, fast, paper (docs/engine.md).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--layer", help="EXR layer to track, e.g. 'beauty' (RGB channels by default).")
 @click.option("--colorspace", help="Plate colour space: SPACE (with $OCIO), CONFIG.ocio:SPACE or ocio://default:ACEScg (docs/colour.md).")

@@ -24,7 +24,8 @@ from .tracker import EngineTracker, fit
 
 # DIS "fast" flows had 4x the median error of "medium" on the suite and cost the engine ~20 AJ: every CPU
 # preset uses the default flow; `test` uses the adjacent-only schedule to stay tiny.
-FLOW_PRESET_OF = {"paper": "paper", "default": "default", "preview": "default", "test": "adjacent", "fast": "default"}
+FLOW_PRESET_OF = {"paper": "paper", "default": "default", "volumetric": "default", "preview": "default", "test": "adjacent",
+                  "fast": "default"}
 
 
 def build_engine_tracker(video: np.ndarray, geometry: ClipGeometry, context: TrackerContext) -> tuple[EngineTracker, dict[str, Any]]:
