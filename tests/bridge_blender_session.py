@@ -45,10 +45,9 @@ def pump(jobs, clip_name: str, timeout: float = 60.0) -> dict:
         while clip_name in jobs.RUNS:
             assert time.monotonic() < deadline, "the run did not end"
             jobs.drain()
-            run, message = jobs.view(clip_name)
+            run, _ = jobs.view(clip_name)
             if run is not None:
                 seen.add(run.stage)
-                outline = outline or (panel_outline(importlib.import_module(ADDON)) if run.stage != "connecting" else None)
             time.sleep(0.05)
     finally:
         jobs._handle = handle

@@ -16,8 +16,8 @@ three passes over the flow's links (every scheduled pair: gaps 1, 2, 4, ...):
    penalty (`refine_smoothness`) keeps the track coherent (TC) and carries it smoothly through lost frames.
 3. **Visibility** (`refine_visibility="flow"`): a frame is visible where it was reached, where a chain of
    agreeing links connects it to the query frame, and where the track agrees (within
-   `refine_disagreement_px`) with a link-consensus solve (the same problem with every link equally weighted
-   and no pull to the walk). A point that slid onto an occluder is reached and connected, but the links of the
+   `refine_disagreement_px`) with a link-consensus solve (the same links with no pull to the walk, a weak pull
+   to the model on every frame and little smoothing). A point that slid onto an occluder is reached and connected, but the links of the
    surface it left outvote it there. "model" keeps the engine's opacity rule; "both" needs both.
 
 Measured on the five 256x256 `standard` clips (docs/engine.md), flow alone, DIS at half resolution: AJ 77.0

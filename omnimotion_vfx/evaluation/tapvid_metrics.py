@@ -105,7 +105,8 @@ def endpoint_delta(queries: np.ndarray, gt_tracks: np.ndarray, gt_visible: np.nd
     scored = (np.round(np.asarray(queries)[:, 0]).astype(np.int64) < last) & np.asarray(gt_visible, bool)[:, last]
     if not scored.any():
         return float("nan")
-    distance = np.linalg.norm(to_raster(pred_tracks[scored, last], image_size) - to_raster(gt_tracks[scored, last], image_size), axis=-1)
+    pred = to_raster(np.asarray(pred_tracks)[scored, last], image_size)
+    distance = np.linalg.norm(pred - to_raster(np.asarray(gt_tracks)[scored, last], image_size), axis=-1)
     return float(100.0 * np.mean([np.mean(distance < threshold) for threshold in THRESHOLDS]))
 
 
