@@ -115,6 +115,12 @@ class InferenceConfig:
     refine_visibility_px: float = 1.0  # a link agrees with a visible track within about this (256 raster)
     refine_support: float = 0.5  # agreeing-link weight that joins two frames
     refine_disagreement_px: float = 4.0  # track vs link consensus beyond this -> occluded (256 raster)
+    reacquire: bool = True  # re-find lost frames from the query's surface (surface_reacquisition.py); needs refine
+    reacquire_spacing_px: float = 12.0  # support grid spacing (256 raster)
+    reacquire_radius_px: float = 48.0  # supports within this of the query in its frame (256 raster)
+    reacquire_inlier_px: float = 1.5  # a support is on the query's surface within this of its affine map (256 raster)
+    reacquire_ncc: float = 0.6  # the warped query patch must correlate above this with the image there
+    reacquire_patch_px: int = 5  # patch radius for that check (processing pixels)
 
 
 @dataclass

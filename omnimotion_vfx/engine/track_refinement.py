@@ -31,6 +31,7 @@ import numpy as np
 from ..flow.correspondences import Correspondences, PairFlow
 from ..flow.warp import sample_points
 from .config import InferenceConfig
+from .surface_reacquisition import SurfaceReacquisition
 
 SOLVE_BYTES = 256 << 20  # memory for one chunk of [n, T, T] normal equations
 
@@ -38,7 +39,8 @@ SOLVE_BYTES = 256 << 20  # memory for one chunk of [n, T, T] normal equations
 class FlowFusion:
     """The three passes above over one clip's correspondences; `refine` for query tracks, `carry` for dense use."""
 
-    def __init__(self, correspondences: Correspondences, config: InferenceConfig) -> None:
+    def __init__(self, correspondences: Correspondences, config: InferenceConfig, video: np.ndarray | None = None) -> None:
+        """`video` [T, H, W, C] at the flow's resolution enables surface re-acquisition (`config.reacquire`)."""
         self.num_frames = correspondences.num_frames
         self.size = correspondences.size
         self.config = config
@@ -52,6 +54,8 @@ class FlowFusion:
         for r in range(t - 2):
             second[r, r:r + 3] = (1.0, -2.0, 1.0)
         self.acceleration = second.T @ second  # squared acceleration of a track (temporal coherence)
+        self.reacquisition = (SurfaceReacquisition(video, self._track_supports, config)
+                              if video is not None and config.reacquire and video.shape[2:0:-1] == tuple(self.size) else None)
 
     def refine(self, query_index: np.ndarray, tracks: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fitted tracks [N, T, 2] processing pixels and model visibility [N, T] -> fused (tracks, visible)."""
@@ -59,10 +63,24 @@ class FlowFusion:
         chunk = max(1, SOLVE_BYTES // (8 * self.num_frames**2))
         for start in range(0, len(tracks), chunk):
             sl = slice(start, start + chunk)
-            out[sl], vis[sl] = self._refine_chunk(query_index[sl], tracks[sl].astype(np.float64), visible[sl])
+            out[sl], vis[sl] = self._refine_chunk(query_index[sl], tracks[sl].astype(np.float64), visible[sl],
+                                                  self.reacquisition is not None)
         return out.astype(np.float32), vis
 
-    def _refine_chunk(self, query_index: np.ndarray, model: np.ndarray, model_visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _track_supports(self, frame: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Points xy [M, 2] of frames [M] fused from flow alone (no model, no re-acquisition): the surface
+        around a query that re-acquisition reasons from."""
+        t = self.num_frames
+        out, vis = np.empty((len(xy), t, 2)), np.empty((len(xy), t), bool)
+        chunk = max(1, SOLVE_BYTES // (8 * t**2))
+        for start in range(0, len(xy), chunk):
+            sl = slice(start, start + chunk)
+            still = np.repeat(xy[sl, None].astype(np.float64), t, axis=1)
+            out[sl], vis[sl] = self._refine_chunk(frame[sl], still, np.ones(still.shape[:2], bool), False)
+        return out, vis
+
+    def _refine_chunk(self, query_index: np.ndarray, model: np.ndarray, model_visible: np.ndarray,
+                      reacquire: bool) -> tuple[np.ndarray, np.ndarray]:
         cfg = self.config
         walk, reached = self._propagate(query_index, model)
         if cfg.refine_visibility in ("model", "both"):
@@ -72,9 +90,20 @@ class FlowFusion:
         consensus = self._solve(query_index, walk, reached, model, np.full(lost.shape, cfg.refine_model_weight),
                                 cfg.refine_consensus_smoothness)
         target = np.where(reached[..., None], walk, model)
-        fused = self._solve(query_index, walk, reached, target, lost + reached * cfg.refine_walk_weight,
-                            cfg.refine_smoothness)
-        return fused, self._visibility(query_index, fused, consensus, reached, model_visible)
+        pull = lost + reached * cfg.refine_walk_weight
+        fused = self._solve(query_index, walk, reached, target, pull, cfg.refine_smoothness)
+        visible = self._visibility(query_index, fused, consensus, reached, model_visible)
+        if not reacquire or self.reacquisition is None:
+            return fused, visible
+        refound, found = self.reacquisition(query_index, fused, visible)
+        if not found.any():
+            return fused, visible
+        reached |= found  # re-found frames join the solve as if the walk had reached them
+        target = np.where(found[..., None], refound, target)
+        pull = np.where(found, cfg.refine_walk_weight, pull)
+        fused = self._solve(query_index, fused, reached, target, pull, cfg.refine_smoothness)
+        kept = np.linalg.norm(fused - refound, axis=-1) < self.scale * cfg.refine_disagreement_px
+        return fused, visible | (found & kept)
 
     def _link(self, k: int, current: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pair k at the track's positions in its first frame: (flow [N, 2], valid [N], cycle error [N] px)."""

@@ -138,6 +138,6 @@ def fit(video: np.ndarray, correspondences: Correspondences, config: EngineConfi
         trainer.load_state_dict(state)
     if state is None or not state.get("done") or trainer.step < config.trainer.steps:
         trainer.fit()
-    fusion = FlowFusion(correspondences, config.inference) if config.inference.refine else None
+    fusion = FlowFusion(correspondences, config.inference, video) if config.inference.refine else None
     geometry = geometry or ClipGeometry(tuple(range(t)))
     return EngineTracker(model, geometry, config, device, fusion, trainer.history, trainer.events)

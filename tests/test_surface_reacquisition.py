@@ -1,0 +1,83 @@
+"""Surface re-acquisition: lost frames re-found from the supports that share the query's surface, and only
+where the image there shows the query's patch (an occluder in front is not re-found)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from omnimotion_vfx.engine import preset
+from omnimotion_vfx.engine.surface_reacquisition import SurfaceReacquisition
+
+SIZE, FRAMES, LOST = 128, 12, range(5, 9)
+QUERY = np.array([52.0, 60.0])
+
+
+def _surface_motion(t: int) -> np.ndarray:
+    """2x3 affine of frame 0 -> t: a spin about the centre and a drift, fast enough to matter."""
+    a = cv2.getRotationMatrix2D((SIZE / 2, SIZE / 2), 3.0 * t, 1.0 + 0.01 * t)
+    a[:, 2] += (2.5 * t, -1.5 * t)
+    return a
+
+
+def _other_motion(t: int) -> np.ndarray:
+    """A second surface (an occluder) sliding the other way."""
+    return np.array([[1.0, 0.0, -4.0 * t], [0.0, 1.0, 3.0 * t]])
+
+
+def _texture(seed: int) -> np.ndarray:
+    noise = np.random.default_rng(seed).random((SIZE, SIZE, 3)).astype(np.float32)
+    return cv2.GaussianBlur(noise, (0, 0), 1.5)
+
+
+def _video(occluded: bool) -> np.ndarray:
+    base, other = _texture(0), _texture(1)
+    frames = []
+    for t in range(FRAMES):
+        frame = cv2.warpAffine(base, _surface_motion(t), (SIZE, SIZE), borderMode=cv2.BORDER_REFLECT)
+        if occluded and t in LOST:  # something else in front of the query's position
+            x, y = _surface_motion(t) @ np.append(QUERY, 1.0)
+            r = 12
+            y0, x0 = int(y) - r, int(x) - r
+            frame[y0:y0 + 2 * r, x0:x0 + 2 * r] = other[:2 * r, :2 * r]
+        frames.append(frame)
+    return np.stack(frames)
+
+
+def _track_points(frame: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact tracks: points left of x=70 ride the query's surface, the rest ride the other surface."""
+    assert (frame == 0).all()
+    homogeneous = np.concatenate([xy, np.ones((len(xy), 1))], axis=1)
+    on_surface = xy[:, 0] < 70
+    tracks = np.stack([np.where(on_surface[:, None], homogeneous @ _surface_motion(t).T, homogeneous @ _other_motion(t).T)
+                       for t in range(FRAMES)], axis=1)
+    visible = np.ones(tracks.shape[:2], bool)
+    hidden_with_query = np.nonzero(on_surface & (np.linalg.norm(xy - QUERY, axis=1) < 20))[0]
+    visible[np.ix_(hidden_with_query, np.arange(LOST.start, LOST.stop))] = False
+    return tracks, visible
+
+
+def _query() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    truth = np.stack([_surface_motion(t) @ np.append(QUERY, 1.0) for t in range(FRAMES)])[None]
+    guess = truth.copy()
+    guess[0, LOST.start:LOST.stop] = truth[0, LOST.start - 1]  # the fusion held the last seen position
+    visible = np.ones((1, FRAMES), bool)
+    visible[0, LOST.start:LOST.stop] = False
+    return truth, guess, visible
+
+
+def test_lost_frames_are_refound_on_the_query_surface() -> None:
+    truth, guess, visible = _query()
+    reacquire = SurfaceReacquisition(_video(occluded=False), _track_points, preset("default").inference)
+    positions, found = reacquire(np.zeros(1, np.int64), guess, visible)
+    assert found[0, LOST.start:LOST.stop].all()
+    assert not found[0, visible[0]].any()  # visible frames are left to the fusion
+    error = np.linalg.norm(positions[0, LOST.start:LOST.stop] - truth[0, LOST.start:LOST.stop], axis=-1)
+    assert error.max() < 0.5, error
+
+
+def test_an_occluder_in_front_is_not_refound() -> None:
+    truth, guess, visible = _query()
+    reacquire = SurfaceReacquisition(_video(occluded=True), _track_points, preset("default").inference)
+    _, found = reacquire(np.zeros(1, np.int64), guess, visible)
+    assert not found.any()
