@@ -121,6 +121,7 @@ class InferenceConfig:
     reacquire_inlier_px: float = 1.5  # a support is on the query's surface within this of its affine map (256 raster)
     reacquire_ncc: float = 0.6  # the warped query patch must correlate above this with the image there
     reacquire_patch_px: int = 5  # patch radius for that check (processing pixels)
+    reacquire_search_px: int = 0  # the check also tries positions this many whole pixels around the prediction
 
 
 @dataclass

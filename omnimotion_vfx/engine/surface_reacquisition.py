@@ -85,9 +85,21 @@ class SurfaceReacquisition:
             p = affine[:2].T @ track[q] + affine[2]
             if not (0 <= p[0] <= w and 0 <= p[1] <= h):
                 continue
-            candidate = _patch(self.frames[t], p, affine[:2].T, self.config.reacquire_patch_px)
-            if _ncc(template, candidate) > self.config.reacquire_ncc:
+            score, p = self._best_match(template, t, p, affine[:2].T)
+            if score > self.config.reacquire_ncc:
                 out[t], found[t] = p, True
+
+    def _best_match(self, template: np.ndarray, t: int, centre: np.ndarray, linear: np.ndarray) -> tuple[float, np.ndarray]:
+        """Best NCC of the warped template within `reacquire_search_px` whole pixels of centre, and where."""
+        reach = self.config.reacquire_search_px
+        best, where = -np.inf, centre
+        for dy in range(-reach, reach + 1):
+            for dx in range(-reach, reach + 1):
+                shifted = centre + (dx, dy)
+                score = _ncc(template, _patch(self.frames[t], shifted, linear, self.config.reacquire_patch_px))
+                if score > best:
+                    best, where = score, shifted
+        return best, where
 
     def _surface(self, q: int, track: np.ndarray, visible: np.ndarray, supports: np.ndarray,
                  support_visible: np.ndarray) -> np.ndarray | None:
