@@ -2,7 +2,7 @@
 
 findings.md: a global fit underfits fine motion (3-5 px median error between adjacent frames where the input
 flow has 0.7-2 px) but drifts far less than chaining over long ranges. Each query is therefore tracked in
-three passes over the flow's links (every scheduled pair: gaps 1, 2, 4, ...):
+three passes over the flow's links (every scheduled pair: gaps 1, 2, 4, ...) and a fourth that re-finds what they lost:
 
 1. **Walk** (MFT-like): outward from the query frame, each frame takes the cheapest candidate among the
    cycle-consistent matches from frames already reached, the cost of a path being its summed forward-backward
@@ -19,6 +19,8 @@ three passes over the flow's links (every scheduled pair: gaps 1, 2, 4, ...):
    `refine_disagreement_px`) with a link-consensus solve (the same links with no pull to the walk, a weak pull
    to the model on every frame and little smoothing). A point that slid onto an occluder is reached and connected, but the links of the
    surface it left outvote it there. "model" keeps the engine's opacity rule; "both" needs both.
+4. **Re-acquisition** (with the video, `reacquire`): lost frames re-found from tracked points of the query's own
+   surface (surface_reacquisition.py) join the re-solve as reached and are visible.
 
 Measured on the five 256x256 `standard` clips (docs/engine.md), flow alone, DIS at half resolution: AJ 77.0
 where the previous mean-of-matches propagation scored 67.7 and chained flow 64.3, with lower TC.
@@ -37,7 +39,7 @@ SOLVE_BYTES = 256 << 20  # memory for one chunk of [n, T, T] normal equations
 
 
 class FlowFusion:
-    """The three passes above over one clip's correspondences; `refine` for query tracks, `carry` for dense use."""
+    """The passes above over one clip's correspondences; `refine` for query tracks, `carry` for dense use."""
 
     def __init__(self, correspondences: Correspondences, config: InferenceConfig, video: np.ndarray | None = None) -> None:
         """`video` [T, H, W, C] at the flow's resolution enables surface re-acquisition (`config.reacquire`)."""
