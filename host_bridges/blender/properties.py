@@ -18,6 +18,7 @@ class OmniVFXSettings(bpy.types.PropertyGroup):
     ])
     preset: bpy.props.EnumProperty(name="Preset", default="default", items=[
         ("preview", "Preview", "Quick look"), ("default", "Default", "Production default"),
+        ("volumetric", "Volumetric", "The published volumetric model, CPU-sized: slower than Default, same accuracy"),
         ("paper", "Paper", "The published settings (slowest)"),
     ])
     frames_from: bpy.props.EnumProperty(name="Frames", default="AUTO", items=[

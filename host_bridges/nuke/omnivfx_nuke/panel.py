@@ -23,7 +23,7 @@ from .vendor.omnimotion_vfx.client import Client, DaemonError, DaemonUnavailable
 from .vendor.omnimotion_vfx.daemon.protocol import DEFAULT_ENDPOINT
 
 TRACKERS = ["omnimotion", "chained-flow"]
-PRESETS = ["default", "preview", "paper"]
+PRESETS = ["default", "preview", "volumetric", "paper"]
 SOURCES = ["selected Tracker4", "grid"]
 PROBE_TIMEOUT = 1.0
 
