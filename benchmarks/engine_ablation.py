@@ -1,5 +1,5 @@
 """Where the engine's accuracy comes from: each preset's fitted model alone (published inference), the same
-fit with flow fusion, and the flow fusion with the model's pull removed, next to the chained-flow and
+fit with flow fusion, the flow fusion with the model's pull removed, and that without surface re-acquisition, next to the chained-flow and
 direct-flow baselines, all on the same clips in one run (docs/engine.md). Run with `nice -n 10`:
 
     nice -n 10 .venv/bin/python benchmarks/engine_ablation.py --suite tiny --presets preview,default
@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 from omnimotion_vfx.clip_geometry import ClipGeometry  # noqa: E402
 from omnimotion_vfx.engine import fit, preset  # noqa: E402
 from omnimotion_vfx.engine.job import FLOW_PRESET_OF  # noqa: E402
+from omnimotion_vfx.engine.track_refinement import FlowFusion  # noqa: E402
 from omnimotion_vfx.evaluation.baselines import BASELINES, build_evaluation_tracker  # noqa: E402
 from omnimotion_vfx.evaluation.suite import suite  # noqa: E402
 from omnimotion_vfx.evaluation.synthetic import build_scene, render, sample_points, tapvid_queries  # noqa: E402
@@ -55,7 +56,11 @@ def run_clip(spec, presets: list[str], points: int, work: Path, rows: dict) -> N
         score(f"{name}: model only (published inference)", *tracker.track_internal(index, xy, refine=False), fit_s)
         score(f"{name}: model + flow fusion", *tracker.track_internal(index, xy, refine=True), fit_s)
         still = np.repeat(xy[:, None], frames, 1)  # the model's pull replaced by the query position
-        score(f"{name}: flow fusion without the model", *tracker.fusion.refine(index, still, np.ones(still.shape[:2], bool)), flow_s)
+        for label, fusion in (("flow fusion without the model", tracker.fusion),
+                              ("flow fusion without the model or re-acquisition", FlowFusion(corr, config.inference))):
+            t1 = time.perf_counter()
+            fused = fusion.refine(index, still, np.ones(still.shape[:2], bool))
+            score(f"{name}: {label}", *fused, flow_s + time.perf_counter() - t1)
 
 
 def main() -> None:
