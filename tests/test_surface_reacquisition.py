@@ -81,3 +81,14 @@ def test_an_occluder_in_front_is_not_refound() -> None:
     reacquire = SurfaceReacquisition(_video(occluded=True), _track_points, preset("default").inference)
     _, found = reacquire(np.zeros(1, np.int64), guess, visible)
     assert not found.any()
+
+
+def test_the_fusion_reacquires_only_with_a_plate_of_the_flow_size() -> None:
+    from omnimotion_vfx.engine.track_refinement import FlowFusion
+    from omnimotion_vfx.flow.correspondences import Correspondences
+
+    config = preset("default").inference
+    correspondences = Correspondences(num_frames=FRAMES, size=(SIZE, SIZE))
+    assert FlowFusion(correspondences, config, _video(occluded=False)).reacquisition is not None
+    assert FlowFusion(correspondences, config, _video(occluded=False)[:, :, : SIZE // 2]).reacquisition is None
+    assert FlowFusion(correspondences, config).reacquisition is None
