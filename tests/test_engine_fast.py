@@ -73,3 +73,16 @@ def test_cli_track_with_fast_preset_writes_contract_results(tmp_path: Path):
     engine = manifest["config"]["tracker"]["engine"]
     assert engine["render"]["lifting"] == "single_depth" and engine["bijection"]["kind"] == "grid"
     assert (out / "work" / "engine" / "checkpoint.pt").exists()
+
+
+def test_fit_on_a_plate_whose_size_is_not_a_multiple_of_the_error_grid():
+    """480x270 plates crashed the hard-mining refresh (a 4-px error grid covered 268 of 270 rows)."""
+    from omnimotion_vfx.flow.correspondences import Correspondences, PairFlow
+
+    frames, size, height = 6, 32, 30
+    square = exact_correspondences(frames, size)
+    pairs = {key: PairFlow(p.i, p.j, p.flow[:height].copy(), p.valid[:height].copy()) for key, p in square.pairs.items()}
+    correspondences = Correspondences(frames, (size, height), pairs, params=square.params)
+    config = preset("fast").with_overrides({**TINY_FAST, "trainer.steps": 45, "inference.refine": False})
+    tracker = fit(translating_clip(frames, size)[:, :height], correspondences, config)
+    assert tracker.history[-1][0] >= TINY_FAST["sampler.error_cache_every"]  # past a refresh of the error cache

@@ -140,7 +140,9 @@ class Trainer:
             target = np.stack([xs.ravel(), ys.ravel()], 1) + 0.5 + pair.flow[ys.ravel(), xs.ravel()].astype(np.float32)
             err = np.abs(pred - target).sum(1) * pair.valid[ys.ravel(), xs.ravel()]
             coarse = err.reshape(ys.shape).astype(np.float32)
-            maps[i] = np.kron(coarse, np.ones((stride, stride), np.float32))[:h, :w] if coarse.size else 0
+            if coarse.size:  # each grid error covers its stride x stride block; the last blocks reach the edges
+                full = np.kron(coarse, np.ones((stride, stride), np.float32))
+                maps[i] = np.pad(full, ((0, max(0, h - full.shape[0])), (0, max(0, w - full.shape[1]))), mode="edge")[:h, :w]
             frame_error[i] = err.mean()
         self.sampler.update_error_cache(frame_error, maps)
 
