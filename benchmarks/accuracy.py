@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="NAME or NAME:PRESET, comma-separated; the baselines are added")
     parser.add_argument("--preset", default="default", help="preset of every tracker named without one (e.g. preview, paper)")
     parser.add_argument("--clips", type=int, default=None, help="only the first N clips of the suite")
+    parser.add_argument("--only", default=None, help="only the clips whose name contains this, e.g. -480")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"), help="device passed to every tracker")
     parser.add_argument("--query-mode", default="strided", choices=("strided", "first"))
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "out"), help="folder for the JSON results")
@@ -93,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     clips = suite(args.suite)[: args.clips] if args.clips else suite(args.suite)
+    clips = [spec for spec in clips if args.only is None or args.only in spec.name]
+    if not clips:
+        print(f"error: no clip of suite {args.suite!r} matches --only {args.only!r}", file=sys.stderr)
+        return 2
     rows = []
     started = time.perf_counter()
     for spec in clips:
