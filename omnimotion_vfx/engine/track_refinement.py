@@ -56,8 +56,9 @@ class FlowFusion:
         for r in range(t - 2):
             second[r, r:r + 3] = (1.0, -2.0, 1.0)
         self.acceleration = second.T @ second  # squared acceleration of a track (temporal coherence)
+        plate_matches_flow = video is not None and (video.shape[2], video.shape[1]) == tuple(self.size)
         self.reacquisition = (SurfaceReacquisition(video, self._track_supports, config)
-                              if video is not None and config.reacquire and video.shape[2:0:-1] == tuple(self.size) else None)
+                              if plate_matches_flow and config.reacquire else None)
 
     def refine(self, query_index: np.ndarray, tracks: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fitted tracks [N, T, 2] processing pixels and model visibility [N, T] -> fused (tracks, visible)."""
