@@ -125,6 +125,15 @@ def test_missing_query_file(run_omnivfx, small_plate, tmp_path):
     assert "cannot open query file" in line and "absent.csv" in line
 
 
+@pytest.mark.parametrize("override, expected", [({"inference.reacquire_spacing_px": 0}, "reacquire_spacing_px must be above 0"),
+                                                ({"inference.reacquire_ncc": 2}, "reacquire_ncc is a correlation"),
+                                                ({"inference.refine_visibility": "eyes"}, "refine_visibility must be")])
+def test_out_of_range_engine_setting_fails_before_the_fit(run_omnivfx, small_plate, override, expected):
+    result = run_omnivfx("track", small_plate, "--grid", "2", "--preset", "test",
+                         env={"OMNIVFX_ENGINE_OVERRIDES": json.dumps(override)})
+    assert expected in one_error_line(result)
+
+
 @pytest.mark.parametrize("frames", ["abc", "1001-", "1001-1003x"])
 def test_bad_frames_syntax(run_omnivfx, small_plate, frames):
     line = one_error_line(run_omnivfx("track", small_plate, "--grid", "2", "--frames", frames))

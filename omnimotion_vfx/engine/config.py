@@ -123,6 +123,22 @@ class InferenceConfig:
     reacquire_patch_px: int = 5  # patch radius for that check (processing pixels)
     reacquire_search_px: int = 0  # the check also tries positions this many whole pixels around the prediction
 
+    def check(self) -> None:
+        """Fusion settings a user can override: a clear error before minutes of flow and fitting, not a
+        traceback from inside the fusion."""
+        if self.refine_visibility not in ("flow", "model", "both"):
+            raise InputError(f"inference.refine_visibility must be flow, model or both, got {self.refine_visibility!r}")
+        positive = ("refine_sigma_px", "refine_sigma_start_px", "reacquire_spacing_px", "reacquire_radius_px",
+                    "reacquire_inlier_px", "reacquire_patch_px")
+        for name in positive:
+            if not getattr(self, name) > 0:
+                raise InputError(f"inference.{name} must be above 0, got {getattr(self, name)!r}")
+        for name in ("refine_iterations", "reacquire_search_px"):
+            if getattr(self, name) < 0:
+                raise InputError(f"inference.{name} must be 0 or more, got {getattr(self, name)!r}")
+        if not -1.0 <= self.reacquire_ncc <= 1.0:
+            raise InputError(f"inference.reacquire_ncc is a correlation, -1 to 1; got {self.reacquire_ncc!r}")
+
 
 @dataclass
 class EngineConfig:
@@ -165,6 +181,7 @@ class EngineConfig:
             if target is None or not hasattr(target, parts[-1]):
                 raise InputError(f"unknown engine setting {key!r}; see docs/engine.md for the config fields")
             setattr(target, parts[-1], value)
+        out.inference.check()
         return out
 
 
