@@ -3,6 +3,8 @@ where the image there shows the query's patch (an occluder in front is not re-fo
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
@@ -44,11 +46,27 @@ def _video(occluded: bool) -> np.ndarray:
     return np.stack(frames)
 
 
-def _track_points(frame: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact tracks: points left of x=70 ride the query's surface, the rest ride the other surface."""
+def _edge_video(edge_x: float) -> np.ndarray:
+    """The query's surface ends at x=edge_x (frame 0); beyond it the other surface, of higher contrast,
+    slides the other way."""
+    base, other = _texture(0), _texture(1)
+    other = 0.5 + 4.0 * (other - other.mean())
+    columns = np.arange(SIZE, dtype=np.float32) + 0.5
+    frames = []
+    for t in range(FRAMES):
+        inverse = cv2.invertAffineTransform(_surface_motion(t))
+        surface_x = inverse[0, 0] * columns[None] + inverse[0, 1] * columns[:, None] + inverse[0, 2]
+        on_surface = (surface_x < edge_x)[..., None]
+        frames.append(np.where(on_surface, cv2.warpAffine(base, _surface_motion(t), (SIZE, SIZE), borderMode=cv2.BORDER_REFLECT),
+                               cv2.warpAffine(other, _other_motion(t), (SIZE, SIZE), borderMode=cv2.BORDER_REFLECT)))
+    return np.stack(frames)
+
+
+def _track_points(frame: np.ndarray, xy: np.ndarray, edge_x: float = 70.0) -> tuple[np.ndarray, np.ndarray]:
+    """Exact tracks: points left of x=edge_x ride the query's surface, the rest ride the other surface."""
     assert (frame == 0).all()
     homogeneous = np.concatenate([xy, np.ones((len(xy), 1))], axis=1)
-    on_surface = xy[:, 0] < 70
+    on_surface = xy[:, 0] < edge_x
     tracks = np.stack([np.where(on_surface[:, None], homogeneous @ _surface_motion(t).T, homogeneous @ _other_motion(t).T)
                        for t in range(FRAMES)], axis=1)
     visible = np.ones(tracks.shape[:2], bool)
@@ -80,6 +98,23 @@ def test_an_occluder_in_front_is_not_refound() -> None:
     truth, guess, visible = _query()
     reacquire = SurfaceReacquisition(_video(occluded=True), _track_points, preset("default").inference)
     _, found = reacquire(np.zeros(1, np.int64), guess, visible)
+    assert not found.any()
+
+
+def test_a_point_beside_its_surface_edge_is_refound_by_half_its_patch() -> None:
+    """Two pixels from the edge, the far half of the patch shows the other surface: the whole patch fails the
+    check there, the half on the query's side passes it."""
+    edge = QUERY[0] + 2
+    truth, guess, visible = _query()
+    track_points = lambda frame, xy: _track_points(frame, xy, edge)  # noqa: E731
+    config = preset("default").inference
+    reacquire = SurfaceReacquisition(_edge_video(edge), track_points, config)
+    positions, found = reacquire(np.zeros(1, np.int64), guess, visible)
+    assert found[0, LOST.start:LOST.stop].all()
+    error = np.linalg.norm(positions[0, LOST.start:LOST.stop] - truth[0, LOST.start:LOST.stop], axis=-1)
+    assert error.max() < 0.5, error
+    whole_patch_only = replace(config, reacquire_half_ncc=2.0)
+    _, found = SurfaceReacquisition(_edge_video(edge), track_points, whole_patch_only)(np.zeros(1, np.int64), guess, visible)
     assert not found.any()
 
 

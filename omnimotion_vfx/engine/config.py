@@ -120,6 +120,8 @@ class InferenceConfig:
     reacquire_radius_px: float = 48.0  # supports within this of the query in its frame (256 raster)
     reacquire_inlier_px: float = 1.5  # a support is on the query's surface within this of its affine map (256 raster)
     reacquire_ncc: float = 0.6  # the warped query patch must correlate above this with the image there
+    reacquire_half_ncc: float = 0.7  # or one half of the patch (left/right/top/bottom, centre included) above this:
+    # a point beside an edge (its surface's or an occluder's) is seen by the half on its own side; above 1 = off
     reacquire_patch_px: int = 5  # patch radius for that check (processing pixels)
     reacquire_search_px: int = 0  # the check also tries positions this many whole pixels around the prediction
 
@@ -138,6 +140,9 @@ class InferenceConfig:
                 raise InputError(f"inference.{name} must be 0 or more, got {getattr(self, name)!r}")
         if not -1.0 <= self.reacquire_ncc <= 1.0:
             raise InputError(f"inference.reacquire_ncc is a correlation, -1 to 1; got {self.reacquire_ncc!r}")
+        if not -1.0 <= self.reacquire_half_ncc:
+            raise InputError(f"inference.reacquire_half_ncc is a correlation, -1 to 1 (above 1 turns the half-patch check off); "
+                             f"got {self.reacquire_half_ncc!r}")
 
 
 @dataclass

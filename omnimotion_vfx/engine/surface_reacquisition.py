@@ -12,8 +12,11 @@ follow). So, per query with lost frames:
 2. **Prediction**: on each lost frame, an affine map fitted to the surface supports still tracked there
    carries the query across.
 3. **Check**: the query's patch, warped by the same map, must match the image at the prediction (normalised
-   cross-correlation above `reacquire_ncc`): an occluder in front of the point fails it, so a re-found point
-   is also a visible one.
+   cross-correlation above `reacquire_ncc`), or one half of it must (left, right, top or bottom, the centre
+   included, above `reacquire_half_ncc`): an occluder in front of the point fails both, so a re-found point
+   is also a visible one. The half-patch test is for points a few pixels from an edge, their own surface's
+   or an occluder's, where the far half of the patch shows something else that moves differently: flow
+   loses exactly these points (its windows straddle the edge), and the whole patch fails there too.
 
 Measured on the five 256x256 `standard` clips (docs/engine.md, "Surface re-acquisition").
 """
@@ -77,6 +80,7 @@ class SurfaceReacquisition:
             return
         w, h = self.size
         template = _patch(self.frames[q], track[q], np.eye(2), self.config.reacquire_patch_px)
+        halves = _half_patches(self.config.reacquire_patch_px) if self.config.reacquire_half_ncc <= 1 else []
         for t in np.nonzero(~visible)[0]:
             use = surface & support_visible[:, t]
             if use.sum() < MIN_SUPPORTS:
@@ -85,21 +89,29 @@ class SurfaceReacquisition:
             p = affine[:2].T @ track[q] + affine[2]
             if not (0 <= p[0] <= w and 0 <= p[1] <= h):
                 continue
-            score, p = self._best_match(template, t, p, affine[:2].T)
-            if score > self.config.reacquire_ncc:
+            score, p = self._best_match(template, halves, t, p, affine[:2].T)
+            if score > 0:
                 out[t], found[t] = p, True
 
-    def _best_match(self, template: np.ndarray, t: int, centre: np.ndarray, linear: np.ndarray) -> tuple[float, np.ndarray]:
-        """Best NCC of the warped template within `reacquire_search_px` whole pixels of centre, and where."""
+    def _best_match(self, template: np.ndarray, halves: list[np.ndarray], t: int, centre: np.ndarray,
+                    linear: np.ndarray) -> tuple[float, np.ndarray]:
+        """Best margin by which the warped template passes its check, within `reacquire_search_px` whole
+        pixels of centre, and where: positive passes."""
         reach = self.config.reacquire_search_px
         best, where = -np.inf, centre
         for dy in range(-reach, reach + 1):
             for dx in range(-reach, reach + 1):
                 shifted = centre + (dx, dy)
-                score = _ncc(template, _patch(self.frames[t], shifted, linear, self.config.reacquire_patch_px))
+                score = self._margin(template, halves, _patch(self.frames[t], shifted, linear, self.config.reacquire_patch_px))
                 if score > best:
                     best, where = score, shifted
         return best, where
+
+    def _margin(self, template: np.ndarray, halves: list[np.ndarray], patch: np.ndarray) -> float:
+        """How far the whole patch, or its best half, correlates above its threshold."""
+        margins = [_ncc(template, patch) - self.config.reacquire_ncc]
+        margins += [_ncc(template[half], patch[half]) - self.config.reacquire_half_ncc for half in halves]
+        return max(margins)
 
     def _surface(self, q: int, track: np.ndarray, visible: np.ndarray, supports: np.ndarray,
                  support_visible: np.ndarray) -> np.ndarray | None:
@@ -151,6 +163,13 @@ def _patch(image: np.ndarray, centre: np.ndarray, linear: np.ndarray, radius: in
     pixels = cv2.remap(image, points[:, 0].reshape(side, side), points[:, 1].reshape(side, side), cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_REFLECT)
     return pixels.reshape(side * side, -1).astype(np.float64)
+
+
+def _half_patches(radius: int) -> list[np.ndarray]:
+    """Masks over a patch's pixels (as `_patch` orders them): its left, right, top and bottom halves, each
+    with the centre row or column."""
+    dy, dx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+    return [(dx <= 0).ravel(), (dx >= 0).ravel(), (dy <= 0).ravel(), (dy >= 0).ravel()]
 
 
 def _ncc(a: np.ndarray, b: np.ndarray) -> float:
