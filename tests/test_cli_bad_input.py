@@ -127,7 +127,10 @@ def test_missing_query_file(run_omnivfx, small_plate, tmp_path):
 
 @pytest.mark.parametrize("override, expected", [({"inference.reacquire_spacing_px": 0}, "reacquire_spacing_px must be above 0"),
                                                 ({"inference.reacquire_ncc": 2}, "reacquire_ncc is a correlation"),
-                                                ({"inference.refine_visibility": "eyes"}, "refine_visibility must be")])
+                                                ({"inference.refine_visibility": "eyes"}, "refine_visibility must be"),
+                                                ({"trainer.steps": "many"}, "'trainer.steps' takes a whole number"),
+                                                ({"sampler.error_fraction": 2}, "error_fraction is a share of the pixels"),
+                                                ({"trainer.decay": 0}, "trainer.decay multiplies the learning rate")])
 def test_out_of_range_engine_setting_fails_before_the_fit(run_omnivfx, small_plate, override, expected):
     result = run_omnivfx("track", small_plate, "--grid", "2", "--preset", "test",
                          env={"OMNIVFX_ENGINE_OVERRIDES": json.dumps(override)})

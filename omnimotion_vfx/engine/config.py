@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +82,13 @@ class SamplerConfig:
     error_cache_every: int = 20_000  # hard mining: render adjacent-pair flow errors this often (0 = never)
     error_fraction: float = 0.5  # pixels drawn from the error map (rest uniform) once a cache exists
 
+    def check(self) -> None:
+        """Sampler settings a user can override: one clear line before any flow, not a traceback mid-fit."""
+        _at_least("sampler", self, ("pairs_per_step", "points_per_pair", "max_gap_start", "max_gap_every"), 1)
+        _at_least("sampler", self, ("error_cache_every",), 0)
+        if not 0.0 <= self.error_fraction <= 1.0:
+            raise InputError(f"sampler.error_fraction is a share of the pixels, 0 to 1; got {self.error_fraction!r}")
+
 
 @dataclass
 class TrainerConfig:
@@ -94,6 +102,15 @@ class TrainerConfig:
     bad_steps_before_restore: int = 3
     seed: int = 0
     compile: bool = False  # torch.compile the networks (GPU)
+
+    def check(self) -> None:
+        """Trainer settings a user can override: one clear line before any flow, not a traceback mid-fit."""
+        _at_least("trainer", self, ("steps", "decay_every", "checkpoint_every", "bad_steps_before_restore"), 1)
+        for name in ("lr_latent", "lr_bijection", "lr_canonical"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"trainer.{name} is a learning rate, above 0; got {getattr(self, name)!r}")
+        if not 0.0 < self.decay <= 1.0:
+            raise InputError(f"trainer.decay multiplies the learning rate, above 0 and at most 1; got {self.decay!r}")
 
 
 @dataclass
@@ -185,9 +202,31 @@ class EngineConfig:
                 target = getattr(target, part, None)
             if target is None or not hasattr(target, parts[-1]):
                 raise InputError(f"unknown engine setting {key!r}; see docs/engine.md for the config fields")
-            setattr(target, parts[-1], value)
+            setattr(target, parts[-1], _as_type_of(key, getattr(target, parts[-1]), value))
+        out.sampler.check()
+        out.trainer.check()
         out.inference.check()
         return out
+
+
+def _as_type_of(key: str, current: Any, value: Any) -> Any:
+    """An override value of the setting's own type (JSON gives ints for whole floats): a string where a
+    number belongs would otherwise fail deep inside the fit."""
+    kind = type(current)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is tuple and isinstance(value, list):
+        value = tuple(value)
+    if type(value) is not kind:
+        wanted = {int: "a whole number", float: "a number", bool: "true or false", str: "text", tuple: "a list"}.get(kind, kind.__name__)
+        raise InputError(f"engine setting {key!r} takes {wanted} (like {json.dumps(current)}), got {json.dumps(value)}")
+    return value
+
+
+def _at_least(section: str, config: Any, names: tuple[str, ...], low: int) -> None:
+    for name in names:
+        if getattr(config, name) < low:
+            raise InputError(f"{section}.{name} must be {low} or more, got {getattr(config, name)!r}")
 
 
 def _paper() -> EngineConfig:
