@@ -141,6 +141,7 @@ class InferenceConfig:
     # a point beside an edge (its surface's or an occluder's) is seen by the half on its own side; above 1 = off
     reacquire_patch_px: int = 5  # patch radius for that check (processing pixels)
     reacquire_search_px: int = 0  # the check also tries positions this many whole pixels around the prediction
+    reacquire_pull: float = 3.0  # pull of a re-found position in the re-solve, vs one flow link (the walk's is 0.3)
 
     def check(self) -> None:
         """Fusion settings a user can override: a clear error before minutes of flow and fitting, not a
@@ -148,7 +149,7 @@ class InferenceConfig:
         if self.refine_visibility not in ("flow", "model", "both"):
             raise InputError(f"inference.refine_visibility must be flow, model or both, got {self.refine_visibility!r}")
         positive = ("refine_sigma_px", "refine_sigma_start_px", "reacquire_spacing_px", "reacquire_radius_px",
-                    "reacquire_inlier_px", "reacquire_patch_px")
+                    "reacquire_inlier_px", "reacquire_patch_px", "reacquire_pull")
         for name in positive:
             if not getattr(self, name) > 0:
                 raise InputError(f"inference.{name} must be above 0, got {getattr(self, name)!r}")

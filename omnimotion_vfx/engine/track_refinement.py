@@ -107,7 +107,7 @@ class FlowFusion:
             return fused, visible
         reached |= found  # re-found frames join the solve as if the walk had reached them
         target = np.where(found[..., None], refound, target)
-        pull = np.where(found, cfg.refine_walk_weight, pull)
+        pull = np.where(found, cfg.reacquire_pull, pull)  # re-found positions are checked on the image: trust them
         fused = self._solve(query_index, fused, reached, target, pull, cfg.refine_smoothness)
         kept = np.linalg.norm(fused - refound, axis=-1) < self.scale * cfg.refine_disagreement_px
         return fused, visible | (found & kept)
