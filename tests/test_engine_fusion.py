@@ -58,25 +58,3 @@ def test_fusion_marks_the_hidden_frames_and_refinds_the_points(scene):
     assert np.median(error[hidden]) < 3.0  # carried smoothly through the occlusion, not left behind
 
 
-
-def test_flow_visibility_does_not_lean_on_the_model(scene):
-    """With refine_visibility="flow" a frame's visibility is the links' say alone: here short links slide onto
-    the square undetected (as real flow's cycle check lets them), and a model track riding the square must
-    not change which frames are called visible compared with a model that knows nothing (the query held still)."""
-    _, xy, _, _ = scene
-    _, masks = sliding_square_clip(FRAMES, SIZE, BG, FG, SQUARE, seed=3)
-    rng = np.random.default_rng(0)
-    pairs = {}
-    for i, j in pair_schedule(FRAMES, "log"):
-        flow, visible = gt_flow(i, j, (SIZE, SIZE), BG, FG, masks)
-        hidden = ~visible & ~masks[i]
-        flow[hidden] = np.multiply(FG, j - i)
-        flow += rng.normal(0, 0.1, flow.shape).astype(np.float32)
-        pairs[(i, j)] = PairFlow(i, j, flow.astype(np.float16), visible | (hidden & (j - i <= 2)))
-    fusion = FlowFusion(Correspondences(FRAMES, (SIZE, SIZE), pairs), preset("preview").inference)
-    still = np.repeat(xy[:, None], FRAMES, 1).astype(np.float32)
-    riding = (xy[:, None] + np.arange(FRAMES)[None, :, None] * np.asarray(FG, float)).astype(np.float32)
-    anywhere = np.ones(still.shape[:2], bool)
-    _, seen_still = fusion.refine(np.zeros(len(xy), np.int64), still, anywhere)
-    _, seen_riding = fusion.refine(np.zeros(len(xy), np.int64), riding, anywhere)
-    assert np.array_equal(seen_still, seen_riding)

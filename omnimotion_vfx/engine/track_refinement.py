@@ -17,8 +17,7 @@ three passes over the flow's links (every scheduled pair: gaps 1, 2, 4, ...) and
 3. **Visibility** (`refine_visibility="flow"`): a frame is visible where it was reached, where a chain of
    agreeing links connects it to the query frame, and where the track agrees (within
    `refine_disagreement_px`) with a link-consensus solve (the same links with no pull to the walk, a weak pull
-   towards the query's own position on every frame and little smoothing; not towards the model, whose track
-   lets a point that slid along with an occluder agree). A point that slid onto an occluder is reached and connected, but the links of the
+   to the model on every frame and little smoothing). A point that slid onto an occluder is reached and connected, but the links of the
    surface it left outvote it there. "model" keeps the engine's opacity rule; "both" needs both.
 4. **Re-acquisition** (with the video, `reacquire`): lost frames re-found from tracked points of the query's own
    surface (surface_reacquisition.py) join the re-solve as reached and are visible.
@@ -91,10 +90,7 @@ class FlowFusion:
             reached &= model_visible
             reached[np.arange(len(model)), query_index] = True
         lost = np.where(reached, 0.0, cfg.refine_model_weight)
-        # The links' own say, for visibility: weakly anchored to where the query started, not to the model,
-        # whose track would let a point that slid onto an occluder agree with it (docs/engine.md, +0.6 AJ).
-        start = np.repeat(model[np.arange(len(model)), query_index][:, None], model.shape[1], axis=1)
-        consensus = self._solve(query_index, walk, reached, start, np.full(lost.shape, cfg.refine_model_weight),
+        consensus = self._solve(query_index, walk, reached, model, np.full(lost.shape, cfg.refine_model_weight),
                                 cfg.refine_consensus_smoothness)
         target = np.where(reached[..., None], walk, model)
         pull = lost + reached * cfg.refine_walk_weight
