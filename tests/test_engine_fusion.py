@@ -56,5 +56,3 @@ def test_fusion_marks_the_hidden_frames_and_refinds_the_points(scene):
     uncovered = shown & (np.cumsum(hidden, axis=1) > 0)  # visible again after hiding
     assert (error[uncovered] < 0.5).mean() > 0.9 and visible[uncovered].mean() > 0.9
     assert np.median(error[hidden]) < 3.0  # carried smoothly through the occlusion, not left behind
-
-
