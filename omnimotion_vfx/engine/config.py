@@ -218,9 +218,10 @@ def _as_type_of(key: str, current: Any, value: Any) -> Any:
         return float(value)
     if kind is tuple and isinstance(value, list):
         value = tuple(value)
-    if type(value) is not kind:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         wanted = {int: "a whole number", float: "a number", bool: "true or false", str: "text", tuple: "a list"}.get(kind, kind.__name__)
-        raise InputError(f"engine setting {key!r} takes {wanted} (like {json.dumps(current)}), got {json.dumps(value)}")
+        raise InputError(f"engine setting {key!r} takes {wanted} (like {json.dumps(current, default=repr)}), "
+                         f"got {json.dumps(value, default=repr)}")
     return value
 
 

@@ -46,6 +46,7 @@ class SurfaceReacquisition:
         h, w = video.shape[1:3]
         self.size = (w, h)
         self.scale = max(w, h) / 256.0  # pixel scales are given on a 256 raster
+        self.halves = _half_patches(config.reacquire_patch_px) if config.reacquire_half_ncc <= 1 else []
 
     def __call__(self, query_index: np.ndarray, tracks: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Tracks [N, T, 2] and visibility [N, T] from the fusion -> (positions [N, T, 2], found [N, T]):
@@ -80,7 +81,6 @@ class SurfaceReacquisition:
             return
         w, h = self.size
         template = _patch(self.frames[q], track[q], np.eye(2), self.config.reacquire_patch_px)
-        halves = _half_patches(self.config.reacquire_patch_px) if self.config.reacquire_half_ncc <= 1 else []
         for t in np.nonzero(~visible)[0]:
             use = surface & support_visible[:, t]
             if use.sum() < MIN_SUPPORTS:
@@ -89,12 +89,11 @@ class SurfaceReacquisition:
             p = affine[:2].T @ track[q] + affine[2]
             if not (0 <= p[0] <= w and 0 <= p[1] <= h):
                 continue
-            score, p = self._best_match(template, halves, t, p, affine[:2].T)
+            score, p = self._best_match(template, t, p, affine[:2].T)
             if score > 0:
                 out[t], found[t] = p, True
 
-    def _best_match(self, template: np.ndarray, halves: list[np.ndarray], t: int, centre: np.ndarray,
-                    linear: np.ndarray) -> tuple[float, np.ndarray]:
+    def _best_match(self, template: np.ndarray, t: int, centre: np.ndarray, linear: np.ndarray) -> tuple[float, np.ndarray]:
         """Best margin by which the warped template passes its check, within `reacquire_search_px` whole
         pixels of centre, and where: positive passes."""
         reach = self.config.reacquire_search_px
@@ -102,15 +101,15 @@ class SurfaceReacquisition:
         for dy in range(-reach, reach + 1):
             for dx in range(-reach, reach + 1):
                 shifted = centre + (dx, dy)
-                score = self._margin(template, halves, _patch(self.frames[t], shifted, linear, self.config.reacquire_patch_px))
+                score = self._margin(template, _patch(self.frames[t], shifted, linear, self.config.reacquire_patch_px))
                 if score > best:
                     best, where = score, shifted
         return best, where
 
-    def _margin(self, template: np.ndarray, halves: list[np.ndarray], patch: np.ndarray) -> float:
+    def _margin(self, template: np.ndarray, patch: np.ndarray) -> float:
         """How far the whole patch, or its best half, correlates above its threshold."""
         margins = [_ncc(template, patch) - self.config.reacquire_ncc]
-        margins += [_ncc(template[half], patch[half]) - self.config.reacquire_half_ncc for half in halves]
+        margins += [_ncc(template[half], patch[half]) - self.config.reacquire_half_ncc for half in self.halves]
         return max(margins)
 
     def _surface(self, q: int, track: np.ndarray, visible: np.ndarray, supports: np.ndarray,
