@@ -142,6 +142,13 @@ class InferenceConfig:
     reacquire_patch_px: int = 5  # patch radius for that check (processing pixels)
     reacquire_search_px: int = 0  # the check also tries positions this many whole pixels around the prediction
     reacquire_pull: float = 3.0  # pull of a re-found position in the re-solve, vs one flow link (the walk's is 0.3)
+    redetect: bool = True  # then search frames still lost for the query's patch (appearance_redetection.py); needs reacquire
+    redetect_scales: tuple[float, ...] = (0.85, 1.0, 1.18)  # patch scales tried (surfaces grow and shrink while hidden)
+    redetect_ncc: float = 0.85  # the best match in the frame must correlate above this ...
+    redetect_margin: float = 0.1  # ... and this much above the best match elsewhere (4 px or more away)
+    redetect_back_px: float = 2.0  # the match searched back over the query frame lands this near the query (256 raster)
+    redetect_confirm_px: float = 2.0  # a flow link carries a match this near another match or visible frame (256 raster)
+    redetect_follow_ncc: float = 0.75  # neighbouring lost frames reached by flow from a match keep it above this
 
     def check(self) -> None:
         """Fusion settings a user can override: a clear error before minutes of flow and fitting, not a
@@ -149,7 +156,7 @@ class InferenceConfig:
         if self.refine_visibility not in ("flow", "model", "both"):
             raise InputError(f"inference.refine_visibility must be flow, model or both, got {self.refine_visibility!r}")
         positive = ("refine_sigma_px", "refine_sigma_start_px", "reacquire_spacing_px", "reacquire_radius_px",
-                    "reacquire_inlier_px", "reacquire_patch_px", "reacquire_pull")
+                    "reacquire_inlier_px", "reacquire_patch_px", "reacquire_pull", "redetect_back_px", "redetect_confirm_px")
         for name in positive:
             if not getattr(self, name) > 0:
                 raise InputError(f"inference.{name} must be above 0, got {getattr(self, name)!r}")
@@ -158,6 +165,14 @@ class InferenceConfig:
                 raise InputError(f"inference.{name} must be 0 or more, got {getattr(self, name)!r}")
         if not -1.0 <= self.reacquire_ncc <= 1.0:
             raise InputError(f"inference.reacquire_ncc is a correlation, -1 to 1; got {self.reacquire_ncc!r}")
+        for name in ("redetect_ncc", "redetect_follow_ncc"):
+            if not -1.0 <= getattr(self, name) <= 1.0:
+                raise InputError(f"inference.{name} is a correlation, -1 to 1; got {getattr(self, name)!r}")
+        if not 0.0 <= self.redetect_margin <= 2.0:
+            raise InputError(f"inference.redetect_margin is a difference of correlations, 0 to 2; got {self.redetect_margin!r}")
+        if not self.redetect_scales or not all(isinstance(s, (int, float)) and 0.25 <= s <= 4 for s in self.redetect_scales):
+            raise InputError(f"inference.redetect_scales are patch scales, each 0.25 to 4 (like [0.85, 1.0, 1.18]); "
+                             f"got {list(self.redetect_scales)!r}")
         if not -1.0 <= self.reacquire_half_ncc:
             raise InputError(f"inference.reacquire_half_ncc is a correlation, -1 to 1 (above 1 turns the half-patch check off); "
                              f"got {self.reacquire_half_ncc!r}")

@@ -20,7 +20,8 @@ three passes over the flow's links (every scheduled pair: gaps 1, 2, 4, ...) and
    to the model on every frame and little smoothing). A point that slid onto an occluder is reached and connected, but the links of the
    surface it left outvote it there. "model" keeps the engine's opacity rule; "both" needs both.
 4. **Re-acquisition** (with the video, `reacquire`): lost frames re-found from tracked points of the query's own
-   surface (surface_reacquisition.py) join the re-solve as reached and are visible.
+   surface (surface_reacquisition.py), then frames still lost re-detected by their appearance over the whole
+   frame (appearance_redetection.py, `redetect`), join the re-solve as reached and are visible.
 
 Measured on the five 256x256 `standard` clips (docs/engine.md), flow alone, DIS at half resolution: AJ 77.0
 where the previous mean-of-matches propagation scored 67.7 and chained flow 64.3, with lower TC.
@@ -33,6 +34,7 @@ import numpy as np
 from ..flow.correspondences import Correspondences, PairFlow
 from ..flow.warp import sample_points
 from .config import InferenceConfig
+from .appearance_redetection import AppearanceRedetection
 from .surface_reacquisition import SurfaceReacquisition
 
 SOLVE_BYTES = 256 << 20  # memory for one chunk of [n, T, T] normal equations
@@ -59,6 +61,8 @@ class FlowFusion:
         plate_matches_flow = video is not None and (video.shape[2], video.shape[1]) == tuple(self.size)
         self.reacquisition = (SurfaceReacquisition(video, self._track_supports, config)
                               if plate_matches_flow and config.reacquire else None)
+        self.redetection = (AppearanceRedetection(video, self.flow_between, config)
+                            if plate_matches_flow and config.reacquire and config.redetect else None)
 
     def refine(self, query_index: np.ndarray, tracks: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fitted tracks [N, T, 2] processing pixels and model visibility [N, T] -> fused (tracks, visible)."""
@@ -99,6 +103,10 @@ class FlowFusion:
         if not reacquire or self.reacquisition is None:
             return fused, visible
         refound, found = self.reacquisition(query_index, fused, visible)
+        if self.redetection is not None:
+            redetected, again = self.redetection(query_index, fused, ~(visible | found))
+            refound = np.where(again[..., None], redetected, refound)
+            found |= again
         if not found.any():
             return fused, visible
         reached |= found  # re-found frames join the solve as if the walk had reached them
@@ -108,11 +116,22 @@ class FlowFusion:
         kept = np.linalg.norm(fused - refound, axis=-1) < self.scale * cfg.refine_disagreement_px
         return fused, visible | (found & kept)
 
+    def flow_between(self, i: int, j: int, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The scheduled pair (i, j) at points xy [M, 2] of frame i: (flow [M, 2], valid [M]), or None if
+        the schedule has no such pair."""
+        k = self.index.get((i, j))
+        if k is None:
+            return None
+        flow, valid, _ = self._link_at(k, xy)
+        return flow, valid
+
     def _link(self, k: int, current: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pair k at the track's positions in its first frame: (flow [N, 2], valid [N], cycle error [N] px)."""
+        return self._link_at(k, current[:, self.pairs[k].i])
+
+    def _link_at(self, k: int, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         pair = self.pairs[k]
         w, h = self.size
-        pos = current[:, pair.i]
         flow = sample_points(self.flows[k], pos)
         col = np.clip(pos[:, 0].astype(np.int64), 0, w - 1)
         row = np.clip(pos[:, 1].astype(np.int64), 0, h - 1)

@@ -1,0 +1,155 @@
+"""Re-detect a point on frames where neither flow nor its surface found it, by searching the whole frame.
+
+Surface re-acquisition (surface_reacquisition.py) predicts a lost frame from the parts of the point's surface
+that flow kept there. A surface that went wholly behind something (or out of frame) for longer than the
+flow's reliable links can bridge comes back with nothing tracked on it, and the fused track carries on
+with a smooth guess that is a median 93 px off on `busy` (docs/engine.md). There the only signal left is
+the point's own appearance, so on each frame still lost:
+
+1. **Search**: the query's patch, at a few scales (`redetect_scales`), is correlated with the whole frame
+   (normalised cross-correlation: insensitive to gain and offset). The best match must be strong (above
+   `redetect_ncc`) and unambiguous: `redetect_margin` above the best match elsewhere in the frame.
+2. **Mutual check**: the matched patch, searched the same way over the query's frame, must land back on the
+   query (within `redetect_back_px`, as unambiguously). A patch that matches something by chance (a flat
+   colour, an edge, a point outside the frame whose look-alike is inside) fails this.
+3. **Consistency**: a flow link must carry the match onto another matched or visible frame of the same track
+   (within `redetect_confirm_px`); a lone match that nothing else agrees with is dropped.
+4. **Follow**: frames next to a kept match are reached by flow from it and kept where the patch still
+   correlates above `redetect_follow_ncc` within a pixel there (frames the search missed, e.g. at a
+   slightly wrong scale).
+
+Kept frames join the fusion's re-solve like re-acquired ones (reached, pulled by `reacquire_pull`) and are
+visible. Cost: one correlation per lost frame and scale (about 4 ms for 256x256 on one core).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from .config import InferenceConfig
+from .surface_reacquisition import _ncc, _patch
+
+LinkFlow = Callable[[int, int, np.ndarray], "tuple[np.ndarray, np.ndarray] | None"]  # (i, j, xy [M, 2] in i) -> (flow, valid)
+ELSEWHERE_PX = 4  # the runner-up match is looked for at least this far (whole pixels) from the best
+
+
+class AppearanceRedetection:
+    """Finds lost frames of query tracks by appearance alone; see the module notes."""
+
+    def __init__(self, video: np.ndarray, link_flow: LinkFlow, config: InferenceConfig) -> None:
+        self.frames = video  # [T, H, W, C] processing pixels
+        self.link_flow = link_flow
+        self.config = config
+        h, w = video.shape[1:3]
+        self.scale = max(w, h) / 256.0  # pixel scales are given on a 256 raster
+        self.radius = config.reacquire_patch_px
+
+    def __call__(self, query_index: np.ndarray, tracks: np.ndarray, lost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Tracks [N, T, 2] and lost frames [N, T] -> (positions [N, T, 2], found [N, T]) on the lost frames."""
+        positions = tracks.copy()
+        found = np.zeros(lost.shape, bool)
+        for row in np.nonzero(lost.any(axis=1))[0]:
+            q = int(query_index[row])
+            query = tracks[row, q]
+            templates = {s: self._template(self.frames[q], query, np.eye(2) / s) for s in self.config.redetect_scales}
+            scale_at: dict[int, float] = {}
+            for t in np.nonzero(lost[row])[0]:
+                match = self._search(templates, int(t))
+                if match is None or not self._mutual(int(t), *match, q, query):
+                    continue
+                positions[row, t], found[row, t] = match[0], True
+                scale_at[int(t)] = match[1]
+            self._confirm(positions[row], found[row], lost[row], scale_at)
+            self._follow(positions[row], found[row], lost[row], scale_at, templates)
+        return positions, found
+
+    def _template(self, image: np.ndarray, centre: np.ndarray, linear: np.ndarray) -> np.ndarray:
+        side = 2 * self.radius + 1
+        return _patch(image, centre, linear, self.radius).reshape(side, side, -1).astype(np.float32)
+
+    def _best(self, image: np.ndarray, template: np.ndarray) -> tuple[np.ndarray, float, float]:
+        """Where template matches image best (sub-pixel centre), the correlation there and the best
+        correlation at least ELSEWHERE_PX away."""
+        score = cv2.matchTemplate(image, template, cv2.TM_CCOEFF_NORMED)
+        y, x = np.unravel_index(int(np.argmax(score)), score.shape)
+        peak = float(score[y, x])
+        where = np.array([x, y], np.float64) + _parabola_offsets(score, x, y) + self.radius
+        score[max(0, y - ELSEWHERE_PX):y + ELSEWHERE_PX + 1, max(0, x - ELSEWHERE_PX):x + ELSEWHERE_PX + 1] = -1.0
+        return where, peak, float(score.max())
+
+    def _search(self, templates: dict[float, np.ndarray], t: int) -> tuple[np.ndarray, float] | None:
+        """The best scale's match on frame t, if strong and unambiguous: (position, scale) or None."""
+        image = self.frames[t].astype(np.float32)
+        best = None
+        for s, template in templates.items():
+            where, peak, runner_up = self._best(image, template)
+            if best is None or peak > best[1]:
+                best = (where, peak, runner_up, s)
+        where, peak, runner_up, s = best
+        if peak > self.config.redetect_ncc and peak - runner_up > self.config.redetect_margin:
+            return where, s
+        return None
+
+    def _mutual(self, t: int, position: np.ndarray, s: float, q: int, query: np.ndarray) -> bool:
+        """The patch matched on frame t, searched over the query's frame, lands back on the query."""
+        back = self._template(self.frames[t], position, s * np.eye(2))
+        where, peak, runner_up = self._best(self.frames[q].astype(np.float32), back)
+        return (peak - runner_up > self.config.redetect_margin
+                and float(np.linalg.norm(where - query)) < self.scale * self.config.redetect_back_px)
+
+    def _confirm(self, positions: np.ndarray, found: np.ndarray, lost: np.ndarray, scale_at: dict[int, float]) -> None:
+        """Drops (in place) matches no flow link carries onto another match or a visible frame of the track."""
+        anchors = np.nonzero(found | ~lost)[0]
+        tolerance = self.scale * self.config.redetect_confirm_px
+        alone = []
+        for t in np.nonzero(found)[0]:
+            agreed = False
+            for u in anchors:
+                link = self.link_flow(int(t), int(u), positions[t][None]) if u != t else None
+                if link is not None and link[1][0] and np.linalg.norm(positions[t] + link[0][0] - positions[u]) < tolerance:
+                    agreed = True
+                    break
+            if not agreed:
+                alone.append(t)
+        for t in alone:
+            found[t] = False
+            scale_at.pop(int(t), None)
+
+    def _follow(self, positions: np.ndarray, found: np.ndarray, lost: np.ndarray, scale_at: dict[int, float],
+                templates: dict[float, np.ndarray]) -> None:
+        """Extends (in place) kept matches to neighbouring lost frames by flow, each checked on the image."""
+        flat = {s: template.reshape(-1, template.shape[-1]).astype(np.float64) for s, template in templates.items()}
+        frontier = list(scale_at)
+        while frontier:
+            t = frontier.pop()
+            for u in (t - 1, t + 1):
+                if not 0 <= u < len(lost) or not lost[u] or found[u]:
+                    continue
+                link = self.link_flow(t, u, positions[t][None])
+                if link is None or not link[1][0]:
+                    continue
+                guess = positions[t] + link[0][0]
+                template = flat[scale_at[t]]
+                score = max(_ncc(template, _patch(self.frames[u], guess + (dx, dy), np.eye(2), self.radius))
+                            for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+                if score > self.config.redetect_follow_ncc:
+                    positions[u], found[u] = guess, True
+                    scale_at[u] = scale_at[t]
+                    frontier.append(u)
+
+
+def _parabola_offsets(score: np.ndarray, x: int, y: int) -> np.ndarray:
+    """Sub-pixel offset of a correlation peak at (x, y): a parabola through it and its neighbours, per axis."""
+    offset = np.zeros(2)
+    for axis, (before, after) in enumerate((((y, x - 1), (y, x + 1)), ((y - 1, x), (y + 1, x)))):
+        limit = score.shape[1 - axis]
+        centre = (x, y)[axis]
+        if 0 < centre < limit - 1:
+            a, b, c = float(score[before]), float(score[y, x]), float(score[after])
+            curvature = a - 2 * b + c
+            if curvature < 0:
+                offset[axis] = 0.5 * (a - c) / curvature
+    return offset
