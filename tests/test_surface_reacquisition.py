@@ -1,5 +1,6 @@
 """Surface re-acquisition: lost frames re-found from the supports that share the query's surface, and only
-where the image there shows the query's patch (an occluder in front is not re-found)."""
+where the image there shows the query's patch (an occluder in front is not re-found); visible frames placed
+by the same prediction where the fusion's track drifted off it by a few pixels."""
 
 from __future__ import annotations
 
@@ -98,7 +99,25 @@ def test_an_occluder_in_front_is_not_refound() -> None:
     truth, guess, visible = _query()
     reacquire = SurfaceReacquisition(_video(occluded=True), _track_points, preset("default").inference)
     _, found = reacquire(np.zeros(1, np.int64), guess, visible)
-    assert not found.any()
+    assert not found[0, LOST.start:LOST.stop].any()
+
+
+def test_drifted_visible_frames_are_placed_on_the_surface_prediction() -> None:
+    """The fusion's track slid about a pixel off on visible frames (flow biased near an edge): the surface
+    puts them back, unless the prediction lies further off than `reacquire_visible_px` (another surface)."""
+    truth, _, _ = _query()
+    visible = np.ones((1, FRAMES), bool)
+    drifted = truth.copy()
+    drifted[0, 1:] += (0.8, -0.8)
+    config = preset("default").inference
+    reacquire = SurfaceReacquisition(_video(occluded=False), _track_points, config)
+    positions, placed = reacquire.place(np.zeros(1, np.int64), drifted, visible)
+    assert placed[0, 1:].all() and not placed[0, 0]
+    error = np.linalg.norm(positions[0, 1:] - truth[0, 1:], axis=-1)
+    assert error.max() < 0.5, error
+    assert not reacquire(np.zeros(1, np.int64), drifted, visible)[1].any()  # nothing lost, nothing re-found
+    tighter = SurfaceReacquisition(_video(occluded=False), _track_points, replace(config, reacquire_visible_px=1.0))
+    assert not tighter.place(np.zeros(1, np.int64), drifted, visible)[1].any()
 
 
 def test_a_point_beside_its_surface_edge_is_refound_by_half_its_patch() -> None:

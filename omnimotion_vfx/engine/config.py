@@ -142,6 +142,8 @@ class InferenceConfig:
     reacquire_patch_px: int = 5  # patch radius for that check (processing pixels)
     reacquire_search_px: int = 0  # the check also tries positions this many whole pixels around the prediction
     reacquire_pull: float = 3.0  # pull of a re-found position in the re-solve, vs one flow link (the walk's is 0.3)
+    reacquire_visible: bool = True  # also place visible frames by the surface's prediction where the image confirms it
+    reacquire_visible_px: float = 8.0  # ... and it lies within this of the fused track (256 raster)
     redetect: bool = True  # then search frames still lost for the query's patch (appearance_redetection.py); needs reacquire
     redetect_scales: tuple[float, ...] = (0.85, 1.0, 1.18)  # patch scales tried (surfaces grow and shrink while hidden)
     redetect_ncc: float = 0.85  # the best match in the frame must correlate above this ...
@@ -156,7 +158,8 @@ class InferenceConfig:
         if self.refine_visibility not in ("flow", "model", "both"):
             raise InputError(f"inference.refine_visibility must be flow, model or both, got {self.refine_visibility!r}")
         positive = ("refine_sigma_px", "refine_sigma_start_px", "reacquire_spacing_px", "reacquire_radius_px",
-                    "reacquire_inlier_px", "reacquire_patch_px", "reacquire_pull", "redetect_back_px", "redetect_confirm_px")
+                    "reacquire_inlier_px", "reacquire_patch_px", "reacquire_pull", "reacquire_visible_px",
+                    "redetect_back_px", "redetect_confirm_px")
         for name in positive:
             if not getattr(self, name) > 0:
                 raise InputError(f"inference.{name} must be above 0, got {getattr(self, name)!r}")

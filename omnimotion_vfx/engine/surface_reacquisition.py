@@ -47,21 +47,36 @@ class SurfaceReacquisition:
         self.size = (w, h)
         self.scale = max(w, h) / 256.0  # pixel scales are given on a 256 raster
         self.halves = _half_patches(config.reacquire_patch_px) if config.reacquire_half_ncc <= 1 else []
+        self._supports: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = {}  # per query frame and grid
 
     def __call__(self, query_index: np.ndarray, tracks: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Tracks [N, T, 2] and visibility [N, T] from the fusion -> (positions [N, T, 2], found [N, T]):
         found frames were lost (not visible) and are re-found at `positions`, which are visible there."""
+        self._supports.clear()  # a new set of queries: supports tracked for the last one are not needed again
+        return self._predict(query_index, tracks, visible, lost=True)
+
+    def place(self, query_index: np.ndarray, tracks: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The same prediction and check on visible frames: (positions [N, T, 2], placed [N, T]) where the
+        surface puts the point within `reacquire_visible_px` of the track and the image confirms it. Flow
+        drifts a pixel or more where its window straddles an edge; the surface's affine, fitted to many
+        supports, does not."""
+        return self._predict(query_index, tracks, visible, lost=False)
+
+    def _predict(self, query_index: np.ndarray, tracks: np.ndarray, visible: np.ndarray, lost: bool) -> tuple[np.ndarray, np.ndarray]:
         positions = tracks.copy()
         found = np.zeros(visible.shape, bool)
-        needs = ~visible.all(axis=1)
+        needs = ~visible.all(axis=1) if lost else visible.sum(axis=1) > 1
         for q in np.unique(query_index[needs]):
             rows = np.nonzero(needs & (query_index == q))[0]
             grid = self._support_grid(tracks[rows, q])
             if len(grid) < MIN_SUPPORTS:
                 continue
-            supports, support_visible = self.track_points(np.full(len(grid), q), grid)
+            key = (int(q), grid.tobytes())
+            if key not in self._supports:
+                self._supports[key] = self.track_points(np.full(len(grid), q), grid)
+            supports, support_visible = self._supports[key]
             for row in rows:
-                self._reacquire(int(q), tracks[row], visible[row], supports, support_visible, positions[row], found[row])
+                self._reacquire(int(q), tracks[row], visible[row], supports, support_visible, positions[row], found[row], lost)
         return positions, found
 
     def _support_grid(self, centres: np.ndarray) -> np.ndarray:
@@ -74,14 +89,17 @@ class SurfaceReacquisition:
         return grid[distance < self.scale * self.config.reacquire_radius_px]
 
     def _reacquire(self, q: int, track: np.ndarray, visible: np.ndarray, supports: np.ndarray, support_visible: np.ndarray,
-                   out: np.ndarray, found: np.ndarray) -> None:
-        """One query: fills out [T, 2] and found [T] in place on the lost frames it re-finds."""
+                   out: np.ndarray, found: np.ndarray, lost: bool = True) -> None:
+        """One query: fills out [T, 2] and found [T] in place on the lost frames it re-finds (`lost`) or the
+        visible frames it places."""
         surface = self._surface(q, track, visible, supports, support_visible)
         if surface is None:
             return
         w, h = self.size
         template = _patch(self.frames[q], track[q], np.eye(2), self.config.reacquire_patch_px)
-        for t in np.nonzero(~visible)[0]:
+        frames = ~visible if lost else visible.copy()
+        frames[q] = False
+        for t in np.nonzero(frames)[0]:
             use = surface & support_visible[:, t]
             if use.sum() < MIN_SUPPORTS:
                 continue
@@ -89,6 +107,8 @@ class SurfaceReacquisition:
             p = affine[:2].T @ track[q] + affine[2]
             if not (0 <= p[0] <= w and 0 <= p[1] <= h):
                 continue
+            if not lost and np.linalg.norm(p - track[t]) >= self.scale * self.config.reacquire_visible_px:
+                continue  # a visible frame is placed more exactly, never moved onto another surface
             score, p = self._best_match(template, t, p, affine[:2].T)
             if score > 0:
                 out[t], found[t] = p, True
