@@ -47,7 +47,7 @@ class SurfaceReacquisition:
         self.size = (w, h)
         self.scale = max(w, h) / 256.0  # pixel scales are given on a 256 raster
         self.halves = _half_patches(config.reacquire_patch_px) if config.reacquire_half_ncc <= 1 else []
-        self._supports: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = {}  # per query frame and grid
+        self._supports: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray] | None] = {}  # per query frame
 
     def __call__(self, query_index: np.ndarray, tracks: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Tracks [N, T, 2] and visibility [N, T] from the fusion -> (positions [N, T, 2], found [N, T]):
@@ -68,12 +68,12 @@ class SurfaceReacquisition:
         needs = ~visible.all(axis=1) if lost else visible.sum(axis=1) > 1
         for q in np.unique(query_index[needs]):
             rows = np.nonzero(needs & (query_index == q))[0]
-            grid = self._support_grid(tracks[rows, q])
-            if len(grid) < MIN_SUPPORTS:
+            key = (int(q), tracks[query_index == q, q].tobytes())
+            if key not in self._supports:  # one grid around all of the frame's queries, tracked once for both passes
+                grid = self._support_grid(tracks[query_index == q, q])
+                self._supports[key] = self.track_points(np.full(len(grid), q), grid) if len(grid) >= MIN_SUPPORTS else None
+            if self._supports[key] is None:
                 continue
-            key = (int(q), grid.tobytes())
-            if key not in self._supports:
-                self._supports[key] = self.track_points(np.full(len(grid), q), grid)
             supports, support_visible = self._supports[key]
             for row in rows:
                 self._reacquire(int(q), tracks[row], visible[row], supports, support_visible, positions[row], found[row], lost)
