@@ -47,7 +47,7 @@ class SurfaceReacquisition:
         self.size = (w, h)
         self.scale = max(w, h) / 256.0  # pixel scales are given on a 256 raster
         self.halves = _half_patches(config.reacquire_patch_px) if config.reacquire_half_ncc <= 1 else []
-        self._supports: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray] | None] = {}  # per query frame
+        self._supports: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray] | None] = {}  # per query frame and grid
 
     def __call__(self, query_index: np.ndarray, tracks: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Tracks [N, T, 2] and visibility [N, T] from the fusion -> (positions [N, T, 2], found [N, T]):
@@ -68,9 +68,9 @@ class SurfaceReacquisition:
         needs = ~visible.all(axis=1) if lost else visible.sum(axis=1) > 1
         for q in np.unique(query_index[needs]):
             rows = np.nonzero(needs & (query_index == q))[0]
-            key = (int(q), tracks[query_index == q, q].tobytes())
-            if key not in self._supports:  # one grid around all of the frame's queries, tracked once for both passes
-                grid = self._support_grid(tracks[query_index == q, q])
+            grid = self._support_grid(tracks[query_index == q, q])  # around all of the frame's queries
+            key = (int(q), grid.tobytes())  # grid points sit on a fixed lattice: the same for both passes
+            if key not in self._supports:
                 self._supports[key] = self.track_points(np.full(len(grid), q), grid) if len(grid) >= MIN_SUPPORTS else None
             if self._supports[key] is None:
                 continue
@@ -89,7 +89,7 @@ class SurfaceReacquisition:
         return grid[distance < self.scale * self.config.reacquire_radius_px]
 
     def _reacquire(self, q: int, track: np.ndarray, visible: np.ndarray, supports: np.ndarray, support_visible: np.ndarray,
-                   out: np.ndarray, found: np.ndarray, lost: bool = True) -> None:
+                   out: np.ndarray, found: np.ndarray, lost: bool) -> None:
         """One query: fills out [T, 2] and found [T] in place on the lost frames it re-finds (`lost`) or the
         visible frames it places."""
         surface = self._surface(q, track, visible, supports, support_visible)
