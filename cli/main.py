@@ -71,11 +71,13 @@ def _progress(json_progress: bool):
 @click.option("--layer", help="EXR layer to track, e.g. 'beauty' (RGB channels by default).")
 @click.option("--colorspace", help="Plate colour space: SPACE (with $OCIO), CONFIG.ocio:SPACE or ocio://default:ACEScg (docs/colour.md).")
 @click.option("--proxy", type=float, default=1.0, show_default=True, help="Process at this fraction of the resolution.")
+@click.option("--fit-minutes", type=float, help="Deadline: end the engine's fit after this many minutes of fitting (docs/cli.md).")
 @click.option("--json-progress", is_flag=True, help='Progress as JSON lines on stdout, then {"result": FOLDER}.')
 @click.option("--job", "job_spec", type=click.Path(dir_okay=False), help="Run a JSON job spec (farm use).")
 @click.option("--export", "export_formats", help="Then export, e.g. nuke,3de,blender (see `omnivfx export --help`).")
 @handle_errors
-def track(plate, frames, queries, grid, grid_frame, out, tracker, preset, device, layer, colorspace, proxy, json_progress, job_spec, export_formats):
+def track(plate, frames, queries, grid, grid_frame, out, tracker, preset, device, layer, colorspace, proxy, fit_minutes,
+          json_progress, job_spec, export_formats):
     """Track points through PLATE (a frame pattern, a folder of frames or a video file)."""
     from omnimotion_vfx.errors import InputError
     from omnimotion_vfx.results import write_results
@@ -89,7 +91,7 @@ def track(plate, frames, queries, grid, grid_frame, out, tracker, preset, device
         job = TrackJob(
             plate=plate, frames=frames, queries=queries, grid=grid, grid_frame=grid_frame, out=out,
             tracker=tracker or DEFAULT_TRACKER, preset=preset, device=device, layer=layer,
-            colorspace=colorspace, proxy=proxy,
+            colorspace=colorspace, proxy=proxy, fit_minutes=fit_minutes,
         )
     progress = _progress(json_progress)
     with stop_on_signals() as stop:

@@ -40,6 +40,7 @@ class TrackJob:
     layer: str | None = None
     colorspace: str | None = None
     proxy: float = 1.0
+    fit_minutes: float | None = None  # end the engine's fit after this many minutes of fitting (a deadline)
     query_points: list[list[float]] | None = field(default=None, repr=False)  # inline (frame, x, y) rows
     query_names: list[str] | None = field(default=None, repr=False)
 
@@ -139,6 +140,9 @@ def fit_job(job: TrackJob, progress: ProgressReporter | None = None, stop: StopT
     stop = stop or StopToken()
     if job.tracker not in tracker_names():  # fail before reading a long plate
         raise InputError(f"unknown tracker {job.tracker!r}; choose one of {', '.join(tracker_names())}")
+    if job.fit_minutes is not None and (isinstance(job.fit_minutes, bool) or not isinstance(job.fit_minutes, (int, float))
+                                        or not job.fit_minutes > 0):
+        raise InputError(f"fit minutes must be a number above 0 (like 5), got {job.fit_minutes!r}")
     timings: dict[str, float] = {}
     t0 = time.monotonic()
     plate = open_plate(job.plate, job.frames, job.layer, job.colorspace, job.proxy)
@@ -150,7 +154,7 @@ def fit_job(job: TrackJob, progress: ProgressReporter | None = None, stop: StopT
 
     t1 = time.monotonic()
     geometry = ClipGeometry(tuple(plate.frame_numbers), plate.scale_xy)
-    context = TrackerContext(out_dir / "work", job.preset, job.device, progress, stop)
+    context = TrackerContext(out_dir / "work", job.preset, job.device, progress, stop, 60.0 * (job.fit_minutes or 0.0))
     tracker, config = build_tracker(job.tracker, video, geometry, context)
     timings["fit"] = time.monotonic() - t1
     fitted = FittedJob(

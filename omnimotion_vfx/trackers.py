@@ -39,6 +39,7 @@ class TrackerContext:
     device: str
     progress: ProgressReporter
     stop: StopToken
+    fit_seconds: float = 0.0  # deadline for a per-clip fit, in seconds of fitting (0: the preset's full schedule)
 
 
 TrackerBuilder = Callable[[np.ndarray, ClipGeometry, TrackerContext], tuple[PointTracker, dict[str, Any]]]

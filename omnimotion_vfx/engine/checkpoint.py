@@ -20,15 +20,16 @@ from .config import EngineConfig
 
 
 def fingerprint(video: np.ndarray, correspondences: Correspondences, config: EngineConfig) -> str:
-    """Hash of what determines the fitted model. Inference-only settings, the device and the step count are left
-    out: a finished fit is re-used by any inference setting, and raising trainer.steps continues it."""
+    """Hash of what determines the fitted model. Inference-only settings, the device, the step count and the time
+    budget are left out: a finished fit is re-used by any inference setting, and raising trainer.steps or the
+    budget continues it."""
     digest = hashlib.sha256()
     digest.update(np.ascontiguousarray(video[:, ::4, ::4]).tobytes())
     digest.update(repr(video.shape).encode())
     digest.update(json.dumps(correspondences.params, sort_keys=True, default=str).encode())
     digest.update(repr(sorted(correspondences.pairs)).encode())
     fit_settings = {k: v for k, v in config.to_dict().items() if k not in ("inference", "device")}
-    fit_settings["trainer"] = {k: v for k, v in fit_settings["trainer"].items() if k not in ("checkpoint_every", "compile", "steps")}
+    fit_settings["trainer"] = {k: v for k, v in fit_settings["trainer"].items() if k not in ("checkpoint_every", "compile", "steps", "time_budget_s")}
     digest.update(json.dumps(fit_settings, sort_keys=True).encode())
     return digest.hexdigest()[:16]
 

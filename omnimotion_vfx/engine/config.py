@@ -102,6 +102,8 @@ class TrainerConfig:
     bad_steps_before_restore: int = 3
     seed: int = 0
     compile: bool = False  # torch.compile the networks (GPU)
+    time_budget_s: float = 0.0  # stop the fit after this many seconds of fitting (summed over resumes); 0 = no limit
+
 
     def check(self) -> None:
         """Trainer settings a user can override: one clear line before any flow, not a traceback mid-fit."""
@@ -111,6 +113,8 @@ class TrainerConfig:
                 raise InputError(f"trainer.{name} is a learning rate, above 0; got {getattr(self, name)!r}")
         if not 0.0 < self.decay <= 1.0:
             raise InputError(f"trainer.decay multiplies the learning rate, above 0 and at most 1; got {self.decay!r}")
+        if not self.time_budget_s >= 0:
+            raise InputError(f"trainer.time_budget_s is seconds of fitting, 0 (no limit) or more; got {self.time_budget_s!r}")
 
 
 @dataclass

@@ -31,10 +31,12 @@ FLOW_PRESET_OF = {"paper": "paper", "default": "default", "volumetric": "default
 def build_engine_tracker(video: np.ndarray, geometry: ClipGeometry, context: TrackerContext) -> tuple[EngineTracker, dict[str, Any]]:
     config = preset(context.preset).with_overrides(environment_overrides())
     config.device = context.device
+    if context.fit_seconds > 0:
+        config.trainer.time_budget_s = float(context.fit_seconds)
     flow_config = FlowConfig.preset(FLOW_PRESET_OF.get(config.name, "default"))
     correspondences = compute_correspondences(video, flow_config, context.work_dir / "flow", context.progress, context.stop)
     tracker = fit(video, correspondences, config, geometry, context.work_dir / "engine", context.progress, context.stop)
-    return tracker, {"engine": config.to_dict(), "flow": dataclasses.asdict(flow_config)}
+    return tracker, {"engine": config.to_dict(), "flow": dataclasses.asdict(flow_config), "fit": tracker.fit_summary}
 
 
 def environment_overrides() -> dict[str, Any]:

@@ -50,6 +50,7 @@ class EngineTracker:
         self.fusion = fusion
         self.history = history or []
         self.events = events or []
+        self.fit_summary: dict = {}  # steps done, seconds, what ended the fit (set by `fit`; goes into the manifest)
 
     def __call__(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         index, xy = self.geometry.to_internal(queries)
@@ -136,8 +137,10 @@ def fit(video: np.ndarray, correspondences: Correspondences, config: EngineConfi
     state = checkpointer.load()
     if state is not None:
         trainer.load_state_dict(state)
-    if state is None or not state.get("done") or trainer.step < config.trainer.steps:
+    if state is None or not state.get("done") or (trainer.step < config.trainer.steps and not trainer.budget_spent()):
         trainer.fit()
     fusion = FlowFusion(correspondences, config.inference, video) if config.inference.refine else None
     geometry = geometry or ClipGeometry(tuple(range(t)))
-    return EngineTracker(model, geometry, config, device, fusion, trainer.history, trainer.events)
+    tracker = EngineTracker(model, geometry, config, device, fusion, trainer.history, trainer.events)
+    tracker.fit_summary = trainer.summary()
+    return tracker

@@ -1,4 +1,9 @@
-"""The optimisation loop: Adam parameter groups with step decay, checkpoints, stopping, and NaN safety.
+"""The optimisation loop: Adam parameter groups with step decay, checkpoints, stopping, a time budget, and NaN
+safety.
+
+The time budget (`trainer.time_budget_s`) is for a deadline: the fit ends at the first step boundary past it,
+saved as finished, so the tracks are there when promised; the seconds are summed over resumes, and raising the
+budget (or removing it) continues the same fit.
 
 A non-finite loss or gradient never stops the fit: the step is skipped; after several bad steps in a row the
 last good state is restored with half the learning rate. Every such event is logged (progress warning and
@@ -45,6 +50,7 @@ class Trainer:
         self.events: list[dict[str, Any]] = []
         self.bad_in_a_row = 0
         self.good_state: dict[str, Any] | None = None
+        self.fit_seconds = 0.0  # time spent fitting, summed over resumes (the time budget counts this)
         self.forward = model  # replaced by a compiled wrapper when asked for (GPU)
 
     # --- state -------------------------------------------------------------------------------------------
@@ -53,6 +59,7 @@ class Trainer:
             "config": self.config.to_dict(), "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "step": self.step, "lr_scale": self.lr_scale, "history": self.history, "events": self.events,
             "sampler": self.sampler.state_dict(), "torch_rng": torch.get_rng_state(), "done": done,
+            "fit_seconds": self.fit_seconds,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -62,6 +69,7 @@ class Trainer:
         self.history, self.events = list(state["history"]), list(state["events"])
         self.sampler.load_state_dict(state["sampler"])
         torch.set_rng_state(state["torch_rng"])
+        self.fit_seconds = float(state.get("fit_seconds", 0.0))
         if not state["done"]:
             self.events.append({"step": self.step, "event": f"resumed from the checkpoint of step {self.step}"})
 
@@ -147,13 +155,31 @@ class Trainer:
         self.sampler.update_error_cache(frame_error, maps)
 
     # --- the loop ----------------------------------------------------------------------------------------
+    def budget_spent(self) -> bool:
+        budget = self.config.trainer.time_budget_s
+        return budget > 0 and self.fit_seconds >= budget
+
+    def summary(self) -> dict[str, Any]:
+        """What the fit did, for the results manifest: a deadline-cut fit must say so."""
+        tc = self.config.trainer
+        ended = "schedule" if self.step >= tc.steps else "time budget" if self.budget_spent() else "unfinished"
+        return {"steps_done": self.step, "steps_planned": tc.steps, "fit_seconds": round(self.fit_seconds, 1),
+                "ended_by": ended, "events": len(self.events)}
+
     def fit(self) -> None:
         tc = self.config.trainer
         sc = self.config.sampler
         self.progress.begin("fit", tc.steps)
         self.progress.update(self.step)
         t0, last_report = time.monotonic(), 0.0
+        spent_before = self.fit_seconds
         while self.step < tc.steps:
+            self.fit_seconds = spent_before + time.monotonic() - t0
+            if self.budget_spent():
+                self.events.append({"step": self.step, "event": f"time budget of {tc.time_budget_s:g} s reached at step "
+                                    f"{self.step} of {tc.steps}; fit ended there"})
+                self.progress.warn(f"fit: time budget reached at step {self.step} of {tc.steps}")
+                break
             if self.stop.requested:
                 self.checkpointer.save(self.state_dict())
                 self.stop.raise_if_requested(f"fit saved at step {self.step}")
@@ -169,6 +195,7 @@ class Trainer:
             if self.step % max(1, tc.checkpoint_every) == 0:
                 self.checkpointer.save(self.state_dict())
             now = time.monotonic() - t0
+            self.fit_seconds = spent_before + now
             if logged is not None and (now - last_report > 1.0 or self.step == tc.steps):
                 last_report = now
                 self.progress.update(self.step, loss=round(logged["total"], 4), flow_px=round(logged["flow"], 3))
