@@ -29,12 +29,14 @@ Exit codes: 0 done (or queued without --watch), 1 daemon unreachable/internal, 2
 @click.option("--out", type=click.Path(file_okay=False), help="Results folder (default <plate folder>/omnivfx/<name>/).")
 @click.option("--tracker", help="Tracker name (the daemon's default when omitted).")
 @click.option("--preset", default="default", show_default=True, help="Engine preset.")
+@click.option("--fit-minutes", type=float, help="Deadline: end the engine's fit after this many minutes of fitting.")
 @click.option("--watch", is_flag=True, help="Stream progress, wait for the result and make sure the results folder exists here.")
 @click.option("--json-progress", is_flag=True, help='With --watch: progress as JSON lines on stdout, then {"result": FOLDER}.')
 @click.option("--connect", default=DEFAULT_ENDPOINT, show_default=True, help="Daemon endpoint.")
 @click.option("--curve-keys", type=click.Path(file_okay=False), help="Client key folder (from `omnivfx keys DIR --client NAME`).")
 @handle_errors
-def submit(plate, queries, grid, grid_frame, frames, out, tracker, preset, watch, json_progress, connect, curve_keys):
+def submit(plate, queries, grid, grid_frame, frames, out, tracker, preset, fit_minutes, watch, json_progress, connect,
+           curve_keys):
     """Queue PLATE on the daemon; prints the job id, or with --watch the results folder."""
     from omnimotion_vfx.client import Client
     from omnimotion_vfx.errors import InputError
@@ -42,8 +44,9 @@ def submit(plate, queries, grid, grid_frame, frames, out, tracker, preset, watch
     if queries and grid is not None:
         raise InputError("give --queries or --grid, not both")
     with Client(connect, curve_keys=curve_keys) as client:
+        extra = {"fit_minutes": fit_minutes} if fit_minutes is not None else {}
         job_id = client.submit(plate, queries_csv=queries, grid=grid, grid_frame=grid_frame, frame_range=frames,
-                               tracker=tracker, preset=preset, out=out)
+                               tracker=tracker, preset=preset, out=out, **extra)
         if not watch:
             click.echo(job_id)
             return

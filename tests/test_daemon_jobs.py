@@ -139,6 +139,9 @@ def test_bad_requests_get_one_line_errors(daemon, plates):
         with pytest.raises(DaemonError) as caught:
             client.submit(plates["small"], grid=2, tracker="chained-flow", colour="x")
         assert caught.value.code == "bad_request" and "colour" in str(caught.value)
+        with pytest.raises(DaemonError) as caught:
+            client.submit(plates["small"], grid=2, fit_minutes=-2)
+        assert caught.value.code == "bad_request" and "fit_minutes" in str(caught.value)
         job_id = client.submit(plates["small"] + ".missing", grid=2, tracker="chained-flow")
         with pytest.raises(DaemonError) as caught:
             client.wait(job_id)
