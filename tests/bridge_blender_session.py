@@ -158,13 +158,17 @@ def main(zip_path: str, first_file: str, endpoint: str, dead_endpoint: str, out_
         track.select = track.name in ("corner", "edge", "centre", "low")
     settings.frames_from = "PATH"
     settings.plane_track = True
+    settings.fit_minutes = 2.5
     report["markers"] = press("MARKERS")
+    settings.fit_minutes = 0.0
     planes = clip.tracking.objects.active.plane_tracks
     report["plane"] = {p.name: [[m.frame, [list(c) for c in m.corners]] for m in p.markers] for p in planes}
 
     report["outline_done"] = panel_outline(importlib.import_module(ADDON))
     results_dir = os.path.join(os.path.dirname(first_file), "omnivfx", "plate")
     shutil.copy(os.path.join(results_dir, "tracks.npz"), os.path.join(out_dir, "markers_tracks.npz"))
+    with open(os.path.join(results_dir, "manifest.json")) as handle:
+        report["markers_job"] = json.load(handle)["config"]["job"]
 
     settings.plane_track = False
     settings.frames_from = "INLINE"

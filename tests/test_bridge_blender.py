@@ -101,6 +101,8 @@ def test_selected_markers_become_tracks_with_the_daemon_positions(session):
     assert report["markers"]["tracks"]["unselected"] == [[3, pytest.approx(40.5 / SIZE), pytest.approx(1 - 12.5 / SIZE), False]]
     assert "4 tracks over 8 frames" in report["markers"]["message"]
     assert set(report["markers"]["stages"]) - {"connecting"}, "the daemon's progress reached the panel"
+    assert report["markers_job"]["fit_minutes"] == 2.5, "the panel's fit deadline reached the job"
+    assert report["markers_job"]["preset"] == "preview"
 
 
 def test_rerun_with_sent_frames_updates_the_same_tracks(session):
@@ -201,6 +203,7 @@ def test_panel_draws_buttons_progress_and_messages(session):
     assert "4 tracks over 8" in done and "<Cancel>" not in done
     running = "\n".join(report["markers"]["outline_running"])
     assert "<Cancel>" in running and "%" in running
+    assert "[Fit minutes: 2.5]" in running
 
 
 def test_same_build_loads_as_a_legacy_addon(tmp_path):

@@ -5,6 +5,7 @@ daemon's tracks.npz. What real Nuke would do differently is listed in docs/bridg
 
 from __future__ import annotations
 
+import json
 import runpy
 import sys
 import threading
@@ -122,11 +123,14 @@ def test_tracker_points_become_a_tracker4_and_cornerpin(nuke, daemon, plate):
     panel.address.setValue(daemon.endpoint)
     panel.tracker.setValue("chained-flow")
     panel.preset.setValue("preview")
+    panel.fit_minutes.setValue(1.5)
     panel.cornerpin.setValue(True)
     assert source.isSelected() and read.isSelected()
     run = press_and_wait(nuke, panel)
 
     results = load_npz(plate / "omnivfx" / "plate")
+    job = json.loads((plate / "omnivfx" / "plate" / "manifest.json").read_text())["config"]["job"]
+    assert job["fit_minutes"] == 1.5, "the panel's fit deadline reached the job"
     expected_queries = [[1003, x, HEIGHT - y] for x, y in corners]
     np.testing.assert_allclose(results["query_points"], expected_queries, atol=1e-4)
     tracker, pin = run.nodes[0], run.nodes[1]

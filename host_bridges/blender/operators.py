@@ -56,6 +56,8 @@ class OMNIVFX_OT_track(bpy.types.Operator):
             jobs.MESSAGES[clip.name] = str(exc)
             return {"CANCELLED"}
         submit.update(tracker=settings.tracker, preset=settings.preset)
+        if settings.fit_minutes > 0:
+            submit["fit_minutes"] = float(settings.fit_minutes)
         plane, matte, clip_name = settings.plane_track, settings.load_matte, clip.name
 
         def on_result(result) -> str:

@@ -31,6 +31,7 @@ class CLIP_PT_omnivfx(bpy.types.Panel):
         col = layout.column(align=True)
         col.prop(settings, "tracker")
         col.prop(settings, "preset")
+        col.prop(settings, "fit_minutes")
         col.prop(settings, "frames_from")
         col = layout.column(align=True)
         col.operator("omnivfx.track", text="Track selected markers", icon="TRACKING_FORWARDS").mode = "MARKERS"

@@ -21,6 +21,9 @@ class OmniVFXSettings(bpy.types.PropertyGroup):
         ("volumetric", "Volumetric", "The published volumetric model, CPU-sized: slower than Default, same accuracy"),
         ("paper", "Paper", "The published settings (slowest)"),
     ])
+    fit_minutes: bpy.props.FloatProperty(name="Fit minutes", default=0.0, min=0.0, soft_max=120.0,
+                                         description="Deadline for OmniMotion's fit, in minutes of fitting; "
+                                                     "0 = the preset's full schedule")
     frames_from: bpy.props.EnumProperty(name="Frames", default="AUTO", items=[
         ("AUTO", "Auto", "The clip's files for a local daemon, sent frames for a remote one"),
         ("PATH", "Clip files", "The daemon reads the clip's own files (same machine or shared storage)"),

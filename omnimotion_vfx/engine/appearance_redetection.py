@@ -20,14 +20,13 @@ the point's own appearance, so on each frame still lost:
 
 Kept frames join the fusion's re-solve like re-acquired ones (reached, pulled by `reacquire_pull`) and are
 visible. Cost: one correlation per lost frame and scale; all those on one frame share one batched pass
-(patch_correlation.py: about 0.8 ms per template at 256x256 on two cores, against 4 ms one at a time).
+(patch_correlation.py; re-detection of `busy` 70 -> 16.5 s with identical tracks, docs/engine.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import cv2
 import numpy as np
 
 from .config import InferenceConfig
@@ -36,7 +35,6 @@ from .surface_reacquisition import _ncc, _patch
 
 LinkFlow = Callable[[int, int, np.ndarray], "tuple[np.ndarray, np.ndarray] | None"]  # (i, j, xy [M, 2] in i) -> (flow, valid)
 ELSEWHERE_PX = 4  # the runner-up match is looked for at least this far (whole pixels) from the best
-FEW_TEMPLATES = 6  # up to this many templates on a frame: one OpenCV call each; more: one batched pass
 
 
 class AppearanceRedetection:
@@ -78,20 +76,12 @@ class AppearanceRedetection:
     def _best_many(self, frame: int, templates: list[np.ndarray]) -> list[tuple[np.ndarray, float, float]]:
         """For each template, where it matches frame best (sub-pixel centre), the correlation there and the
         best correlation at least ELSEWHERE_PX away. Many templates share one batched pass over the frame."""
-        if len(templates) <= FEW_TEMPLATES:  # a batched pass has a fixed cost of a few single correlations
-            image = self.frames[frame].astype(np.float32)
-            maps = [cv2.matchTemplate(image, template, cv2.TM_CCOEFF_NORMED) for template in templates]
-        else:
-            side = 2 * self.radius + 1
-            maps = list(FrameCorrelator(self.frames[frame], (side, side)).scores(np.stack(templates)))
-        return [self._peaks(score) for score in maps]
-
-    def _peaks(self, score: np.ndarray) -> tuple[np.ndarray, float, float]:
-        y, x = np.unravel_index(int(np.argmax(score)), score.shape)
-        peak = float(score[y, x])
-        where = np.array([x, y], np.float64) + _parabola_offsets(score, x, y) + self.radius
-        score[max(0, y - ELSEWHERE_PX):y + ELSEWHERE_PX + 1, max(0, x - ELSEWHERE_PX):x + ELSEWHERE_PX + 1] = -1.0
-        return where, peak, float(score.max())
+        if not templates:
+            return []
+        side = 2 * self.radius + 1
+        best = FrameCorrelator(self.frames[frame], (side, side)).best_matches(np.stack(templates), ELSEWHERE_PX)
+        return [(corner + _parabola_offsets(peak, around) + self.radius, float(peak), float(runner_up))
+                for corner, peak, runner_up, around in zip(best.corner.astype(np.float64), best.peak, best.runner_up, best.around)]
 
     def _search_all(self, templates: dict[int, dict[float, np.ndarray]], rows: np.ndarray, lost: np.ndarray,
                     scales: tuple[float, ...]) -> dict[tuple[int, int], tuple[np.ndarray, float]]:
@@ -173,15 +163,13 @@ class AppearanceRedetection:
                     frontier.append(u)
 
 
-def _parabola_offsets(score: np.ndarray, x: int, y: int) -> np.ndarray:
-    """Sub-pixel offset of a correlation peak at (x, y): a parabola through it and its neighbours, per axis."""
+def _parabola_offsets(peak: float, around: np.ndarray) -> np.ndarray:
+    """Sub-pixel offset (x, y) of a correlation peak from its neighbours' correlations (left, right, above,
+    below; NaN beyond the map): a parabola through the three values per axis."""
     offset = np.zeros(2)
-    for axis, (before, after) in enumerate((((y, x - 1), (y, x + 1)), ((y - 1, x), (y + 1, x)))):
-        limit = score.shape[1 - axis]
-        centre = (x, y)[axis]
-        if 0 < centre < limit - 1:
-            a, b, c = float(score[before]), float(score[y, x]), float(score[after])
-            curvature = a - 2 * b + c
-            if curvature < 0:
-                offset[axis] = 0.5 * (a - c) / curvature
+    for axis in (0, 1):
+        before, after = around[2 * axis], around[2 * axis + 1]
+        curvature = before - 2.0 * peak + after
+        if np.isfinite(curvature) and curvature < 0:
+            offset[axis] = 0.5 * (before - after) / curvature
     return offset

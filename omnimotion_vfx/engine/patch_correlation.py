@@ -3,12 +3,15 @@
 Appearance re-detection searches whole frames for query patches: on a 100-frame clip that was 46,000
 `cv2.matchTemplate` calls of about 4 ms each, one template at a time, each recomputing the image's window
 statistics. Here every template searched on the same frame is one output channel of a single convolution,
-and the window statistics are computed once per frame (in float64: the variance is a difference of large
-sums). Same scores as OpenCV's to float32 precision (tested); windows without contrast score 0.
+and the window statistics are computed once per frame from integral images (in float64: the variance is a
+difference of large sums). Same scores as OpenCV's to float32 precision (tested); windows without contrast score 0.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -20,15 +23,18 @@ class FrameCorrelator:
     """One image [H, W, C] (any numeric type), ready to be correlated with templates [K, h, w, C]."""
 
     def __init__(self, image: np.ndarray, template_shape: tuple[int, int]) -> None:
-        self.image = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)[None]
+        pixels = np.ascontiguousarray(image, dtype=np.float32)
+        self.image = torch.from_numpy(pixels).permute(2, 0, 1)[None]
         h, w = template_shape
-        self.window = h * w
-        box = torch.ones(1, 1, h, w, dtype=torch.float64)
-        channels = self.image[0].double()[:, None]  # [C, 1, H, W]: each channel on its own
-        sums = F.conv2d(channels, box)[:, 0]
-        squares = F.conv2d(channels * channels, box)[:, 0]
-        # sum over channels of the window's squared deviation from its per-channel mean
-        self.window_energy = (squares - sums * sums / self.window).sum(0).clamp_min(0.0)
+        # Window sums from integral images in float64: the variance is a difference of large sums.
+        sums, squares = cv2.integral2(pixels.astype(np.float64), sdepth=cv2.CV_64F, sqdepth=cv2.CV_64F)
+        sums, squares = sums.reshape(sums.shape[0], sums.shape[1], -1), squares.reshape(squares.shape[0], squares.shape[1], -1)
+        window_sum = sums[h:, w:] - sums[:-h, w:] - sums[h:, :-w] + sums[:-h, :-w]
+        window_square = squares[h:, w:] - squares[:-h, w:] - squares[h:, :-w] + squares[:-h, :-w]
+        # summed over channels: the window's squared deviation from its per-channel mean
+        energy = np.maximum((window_square - window_sum * window_sum / (h * w)).sum(-1), 0.0)
+        flat = energy <= 1e-6 * h * w  # a window without contrast matches nothing
+        self.inverse_norm = torch.from_numpy(np.where(flat, 0.0, 1.0 / np.sqrt(np.where(flat, 1.0, energy))).astype(np.float32))
 
     def scores(self, templates: np.ndarray) -> np.ndarray:
         """Correlation maps [K, H - h + 1, W - w + 1], each in [-1, 1], of templates [K, h, w, C]."""
@@ -37,10 +43,49 @@ class FrameCorrelator:
             chunk = torch.from_numpy(np.ascontiguousarray(templates[start:start + TEMPLATES_PER_PASS], dtype=np.float32))
             chunk = chunk.permute(0, 3, 1, 2)
             centred = chunk - chunk.mean(dim=(2, 3), keepdim=True)  # per channel, as OpenCV does for colour
-            numerator = F.conv2d(self.image, centred)[0].double()
             energy = (centred.double() ** 2).sum(dim=(1, 2, 3))
-            denominator = torch.sqrt(self.window_energy[None] * energy[:, None, None])
-            flat = denominator <= 1e-6 * self.window  # a flat window or a flat template: nothing to match
-            score = torch.where(flat, torch.zeros_like(numerator), numerator / denominator.clamp_min(1e-12))
-            out.append(score.clamp(-1.0, 1.0).float().numpy())
-        return np.concatenate(out) if out else np.zeros((0,) + tuple(self.window_energy.shape), np.float32)
+            inverse = torch.where(energy > 1e-6 * centred[0].numel(), energy.clamp_min(1e-12).rsqrt(), 0.0).float()
+            score = F.conv2d(self.image, centred)[0]
+            score.mul_(self.inverse_norm[None]).mul_(inverse[:, None, None]).clamp_(-1.0, 1.0)
+            out.append(score.numpy())
+        return np.concatenate(out) if out else np.zeros((0,) + tuple(self.inverse_norm.shape), np.float32)
+
+    def best_matches(self, templates: np.ndarray, elsewhere: int) -> "BestMatches":
+        """Each template's best match on the image and the best one at least `elsewhere` whole pixels from it."""
+        found = []
+        for start in range(0, len(templates), TEMPLATES_PER_PASS):
+            score = torch.from_numpy(self.scores(templates[start:start + TEMPLATES_PER_PASS]))
+            found.append(_peaks(score, elsewhere))
+        parts = list(zip(*found)) if found else [[np.zeros((0, 2), np.int64)], [np.zeros(0)], [np.zeros(0)], [np.zeros((0, 4))]]
+        return BestMatches(*(np.concatenate(part) for part in parts))
+
+
+class BestMatches(NamedTuple):
+    corner: np.ndarray  # [K, 2] (x, y) of the best window's top-left pixel
+    peak: np.ndarray  # [K] its correlation
+    runner_up: np.ndarray  # [K] the best correlation at least `elsewhere` pixels away
+    around: np.ndarray  # [K, 4] correlation left, right, above, below the peak (NaN beyond the map)
+
+
+def _peaks(score: torch.Tensor, elsewhere: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Peak, its neighbours and the runner-up of each map [K, H, W], all maps at once."""
+    k, h, w = score.shape
+    flat = score.reshape(k, -1)
+    index = flat.argmax(1)
+    rows = torch.arange(k)
+    y, x = index // w, index % w
+    peak = flat[rows, index]
+    around = []
+    for dy, dx in ((0, -1), (0, 1), (-1, 0), (1, 0)):
+        yy, xx = y + dy, x + dx
+        inside = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
+        value = score[rows, yy.clamp(0, h - 1), xx.clamp(0, w - 1)]
+        around.append(torch.where(inside, value, torch.full_like(value, float("nan"))))
+    offsets = torch.arange(-elsewhere, elsewhere + 1)
+    yy = (y[:, None, None] + offsets[None, :, None]).clamp(0, h - 1)  # clamped rows stay inside the window
+    xx = (x[:, None, None] + offsets[None, None, :]).clamp(0, w - 1)
+    masked = score.clone()
+    masked[rows[:, None, None], yy, xx] = -1.0
+    runner_up = masked.reshape(k, -1).max(1).values
+    return (torch.stack([x, y], 1).numpy(), peak.double().numpy(), runner_up.double().numpy(),
+            torch.stack(around, 1).double().numpy())

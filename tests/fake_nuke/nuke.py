@@ -207,6 +207,16 @@ class Int_Knob(Knob):
         return int(value)
 
 
+class Double_Knob(Knob):
+    def __init__(self, name: str, label: str = "", value: float = 0.0) -> None:
+        super().__init__(name, label, float(value))
+
+    def _check(self, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{self._name}: a double knob takes a number, got {value!r}")
+        return float(value)
+
+
 class Boolean_Knob(Knob):
     def __init__(self, name: str, label: str = "", value: bool = False) -> None:
         super().__init__(name, label, bool(value))

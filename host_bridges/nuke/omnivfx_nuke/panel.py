@@ -150,6 +150,8 @@ class OmniVFXPanel(nukescripts.PythonPanel):
         self.curve_keys = nuke.File_Knob("curve_keys", "CURVE keys")
         self.tracker = nuke.Enumeration_Knob("tracker", "Tracker", TRACKERS)
         self.preset = nuke.Enumeration_Knob("preset", "Preset", PRESETS)
+        self.fit_minutes = nuke.Double_Knob("fit_minutes", "Fit minutes (0: full)")
+        self.fit_minutes.setValue(0.0)
         self.source = nuke.Enumeration_Knob("source", "Points", SOURCES)
         self.grid = nuke.Int_Knob("grid", "Grid N x N")
         self.grid.setValue(8)
@@ -158,8 +160,8 @@ class OmniVFXPanel(nukescripts.PythonPanel):
         self.track = nuke.PyScript_Knob("track", "Track")
         self.cancel = nuke.PyScript_Knob("cancel", "Cancel")
         self.status = nuke.Text_Knob("status", "", "")
-        for knob in (self.address, self.check, self.curve_keys, self.tracker, self.preset, self.source, self.grid, self.cornerpin,
-                     self.dense_reads, self.track, self.cancel, self.status):
+        for knob in (self.address, self.check, self.curve_keys, self.tracker, self.preset, self.fit_minutes, self.source,
+                     self.grid, self.cornerpin, self.dense_reads, self.track, self.cancel, self.status):
             self.addKnob(knob)
         self.run: TrackRun | None = None
 
@@ -192,6 +194,8 @@ class OmniVFXPanel(nukescripts.PythonPanel):
             plate = plate_of(selected_read())
             submit = {"plate": plate.pattern, "frame_range": plate.frame_range, "tracker": self.tracker.value(),
                       "preset": self.preset.value()}
+            if float(self.fit_minutes.value()) > 0:
+                submit["fit_minutes"] = float(self.fit_minutes.value())
             names = None
             if self.source.value() == "grid":
                 frame = plate.plate_frame(nuke.frame())
