@@ -20,7 +20,7 @@ the point's own appearance, so on each frame still lost:
 
 Kept frames join the fusion's re-solve like re-acquired ones (reached, pulled by `reacquire_pull`) and are
 visible. Cost: one correlation per lost frame and scale; all those on one frame share one batched pass
-(patch_correlation.py; re-detection of `busy` 70 -> 16.5 s with identical tracks, docs/engine.md).
+(patch_correlation.py; re-detection of `busy` 73 -> 11 s with identical tracks, docs/engine.md).
 """
 
 from __future__ import annotations
