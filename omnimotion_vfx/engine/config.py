@@ -278,15 +278,17 @@ def _volumetric() -> EngineConfig:
 
 
 def _preview() -> EngineConfig:
-    """A 48-frame 256x256 plate in a few minutes on 2 CPU cores: the volumetric engine with 4 samples, 150 steps."""
-    cfg = _volumetric()
+    """A quick look: the `default` architecture fitted for 120 steps instead of 300. On the five 256x256
+    standard clips it scored 89.5 AJ against `default`'s 89.7 in about 60% of the time per clip; on these
+    short clips the fused result hardly depends on the fit (docs/engine.md). Until 2026-12-03 `preview` was
+    the volumetric model with 4 samples and 150 steps."""
+    cfg = _fast()
     cfg.name = "preview"
-    cfg.render.samples = 4
-    cfg.trainer.steps = 150
-    cfg.trainer.decay_every = 75
-    cfg.loss.photometric_ramp_steps = 75
-    cfg.loss.distortion_start, cfg.loss.distortion_full = 75, 125
-    cfg.sampler.error_cache_every = 75
+    cfg.trainer.steps = 120
+    cfg.trainer.decay_every = 60
+    cfg.loss.photometric_ramp_steps = 20
+    cfg.sampler.error_cache_every = 40
+    cfg.sampler.max_gap_every = 2  # the gap curriculum reaches the same longest gaps as in 300 steps
     return cfg
 
 
