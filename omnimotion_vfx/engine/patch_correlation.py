@@ -4,7 +4,8 @@ Appearance re-detection searches whole frames for query patches: on a 100-frame 
 `cv2.matchTemplate` calls of about 4 ms each, one template at a time, each recomputing the image's window
 statistics. Here every template searched on the same frame is one output channel of a single convolution,
 and the window statistics are computed once per frame from integral images (in float64: the variance is a
-difference of large sums). Same scores as OpenCV's to float32 precision (tested); windows without contrast score 0.
+difference of large sums). Same scores as OpenCV's to float32 precision (tested); windows without contrast
+score 0.
 """
 
 from __future__ import annotations
@@ -28,13 +29,15 @@ class FrameCorrelator:
         h, w = template_shape
         # Window sums from integral images in float64: the variance is a difference of large sums.
         sums, squares = cv2.integral2(pixels.astype(np.float64), sdepth=cv2.CV_64F, sqdepth=cv2.CV_64F)
-        sums, squares = sums.reshape(sums.shape[0], sums.shape[1], -1), squares.reshape(squares.shape[0], squares.shape[1], -1)
+        sums = sums.reshape(sums.shape[0], sums.shape[1], -1)
+        squares = squares.reshape(squares.shape[0], squares.shape[1], -1)
         window_sum = sums[h:, w:] - sums[:-h, w:] - sums[h:, :-w] + sums[:-h, :-w]
         window_square = squares[h:, w:] - squares[:-h, w:] - squares[h:, :-w] + squares[:-h, :-w]
         # summed over channels: the window's squared deviation from its per-channel mean
         energy = np.maximum((window_square - window_sum * window_sum / (h * w)).sum(-1), 0.0)
-        flat = energy <= 1e-6 * h * w  # a window without contrast matches nothing
-        self.inverse_norm = torch.from_numpy(np.where(flat, 0.0, 1.0 / np.sqrt(np.where(flat, 1.0, energy))).astype(np.float32))
+        no_contrast = energy <= 1e-6 * h * w  # such a window matches nothing
+        inverse_norm = np.where(no_contrast, 0.0, 1.0 / np.sqrt(np.where(no_contrast, 1.0, energy)))
+        self.inverse_norm = torch.from_numpy(inverse_norm.astype(np.float32))
 
     def scores(self, templates: np.ndarray) -> np.ndarray:
         """Correlation maps [K, H - h + 1, W - w + 1], each in [-1, 1], of templates [K, h, w, C]."""
@@ -56,7 +59,9 @@ class FrameCorrelator:
         for start in range(0, len(templates), TEMPLATES_PER_PASS):
             score = torch.from_numpy(self.scores(templates[start:start + TEMPLATES_PER_PASS]))
             found.append(_peaks(score, elsewhere))
-        parts = list(zip(*found)) if found else [[np.zeros((0, 2), np.int64)], [np.zeros(0)], [np.zeros(0)], [np.zeros((0, 4))]]
+        if not found:
+            return BestMatches(np.zeros((0, 2), np.int64), np.zeros(0), np.zeros(0), np.zeros((0, 4)))
+        parts = list(zip(*found))
         return BestMatches(*(np.concatenate(part) for part in parts))
 
 
@@ -71,7 +76,7 @@ def _peaks(score: torch.Tensor, elsewhere: int) -> tuple[np.ndarray, np.ndarray,
     """Peak, its neighbours and the runner-up of each map [K, H, W], all maps at once (the maps are changed)."""
     k, h, w = score.shape
     flat = score.reshape(k, -1)
-    index = torch.from_numpy(np.argmax(flat.numpy(), axis=1))  # numpy's is ~8x torch's here, first maximum as OpenCV's users expect
+    index = torch.from_numpy(np.argmax(flat.numpy(), axis=1))  # numpy's argmax is ~8x torch's here
     rows = torch.arange(k)
     y, x = index // w, index % w
     peak = flat[rows, index]
