@@ -28,7 +28,8 @@ import numpy as np  # noqa: E402
 from omnimotion_vfx.engine import fit, preset  # noqa: E402
 from omnimotion_vfx.engine.job import FLOW_PRESET_OF  # noqa: E402
 from omnimotion_vfx.evaluation.runner import ClipData, evaluate, prepare_clip  # noqa: E402
-from omnimotion_vfx.evaluation.suite import SUITES, suite  # noqa: E402
+from omnimotion_vfx.errors import InputError  # noqa: E402
+from omnimotion_vfx.evaluation.suite import SUITES, clips_matching  # noqa: E402
 from omnimotion_vfx.evaluation.tapvid_metrics import all_metrics  # noqa: E402
 from omnimotion_vfx.flow import FlowConfig, compute_correspondences  # noqa: E402
 
@@ -72,10 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ratio", type=float, default=10.0)
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "out"))
     args = parser.parse_args(argv)
-    wanted = [part for part in args.only.split(",") if part]
-    clips = [spec for spec in suite(args.suite) if any(part in spec.name for part in wanted)]
-    if not clips:
-        print(f"error: no clip of suite {args.suite!r} matches --only {args.only!r}", file=sys.stderr)
+    try:
+        clips = clips_matching(args.suite, args.only)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     rows = []
     for spec in clips:

@@ -22,7 +22,8 @@ import numpy as np  # noqa: E402
 from omnimotion_vfx.engine import preset  # noqa: E402
 from omnimotion_vfx.engine.track_refinement import FlowFusion  # noqa: E402
 from omnimotion_vfx.evaluation.runner import prepare_clip  # noqa: E402
-from omnimotion_vfx.evaluation.suite import SUITES, suite  # noqa: E402
+from omnimotion_vfx.errors import InputError  # noqa: E402
+from omnimotion_vfx.evaluation.suite import SUITES, clips_matching  # noqa: E402
 from omnimotion_vfx.evaluation.tapvid_metrics import all_metrics  # noqa: E402
 from omnimotion_vfx.flow import FlowConfig, compute_correspondences  # noqa: E402
 
@@ -48,10 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="default", help="engine preset whose fusion settings are used")
     parser.add_argument("--flow", default="default", help="flow preset of the correspondences (paper: exhaustive pairs)")
     args = parser.parse_args(argv)
-    wanted = [part for part in args.only.split(",") if part]
-    specs = [spec for spec in suite(args.suite) if any(part in spec.name for part in wanted)]
-    if not specs:
-        print(f"error: no clip of suite {args.suite!r} matches --only {args.only!r}", file=sys.stderr)
+    try:
+        specs = clips_matching(args.suite, args.only)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     settings = preset(args.preset).inference
     print(f"flow preset {args.flow}, fusion settings of {args.preset}")

@@ -44,6 +44,11 @@ class TrackJob:
     query_points: list[list[float]] | None = field(default=None, repr=False)  # inline (frame, x, y) rows
     query_names: list[str] | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        minutes = self.fit_minutes
+        if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not minutes > 0):
+            raise InputError(f"fit_minutes (--fit-minutes) must be a number of minutes above 0, like 5; got {minutes!r}")
+
     @classmethod
     def from_json_file(cls, path: str) -> "TrackJob":
         try:
@@ -140,9 +145,6 @@ def fit_job(job: TrackJob, progress: ProgressReporter | None = None, stop: StopT
     stop = stop or StopToken()
     if job.tracker not in tracker_names():  # fail before reading a long plate
         raise InputError(f"unknown tracker {job.tracker!r}; choose one of {', '.join(tracker_names())}")
-    if job.fit_minutes is not None and (isinstance(job.fit_minutes, bool) or not isinstance(job.fit_minutes, (int, float))
-                                        or not job.fit_minutes > 0):
-        raise InputError(f"fit minutes must be a number above 0 (like 5), got {job.fit_minutes!r}")
     timings: dict[str, float] = {}
     t0 = time.monotonic()
     plate = open_plate(job.plate, job.frames, job.layer, job.colorspace, job.proxy)

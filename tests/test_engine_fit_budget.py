@@ -75,4 +75,4 @@ def test_cli_rejects_a_budget_that_is_not_above_zero(tmp_path):
     run = subprocess.run(OMNIVFX + ["track", plate, "--preset", "test", "--grid", "2", "--out", str(tmp_path / "o"),
                                     "--fit-minutes", "-1"], capture_output=True, text=True, timeout=120)
     assert run.returncode == 2
-    assert "fit minutes must be a number above 0" in run.stderr and "Traceback" not in run.stderr
+    assert "fit_minutes (--fit-minutes) must be a number of minutes above 0" in run.stderr and "Traceback" not in run.stderr

@@ -314,9 +314,6 @@ class Daemon:
                 raise ProtocolError(ErrorCode.BAD_REQUEST, f"job.{name} must be an integer", message.id)
         if "proxy" in spec and not (isinstance(spec["proxy"], (int, float)) and 0 < spec["proxy"] <= 1):
             raise ProtocolError(ErrorCode.BAD_REQUEST, "job.proxy must be a number in (0, 1]", message.id)
-        minutes = spec.get("fit_minutes")
-        if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not minutes > 0):
-            raise ProtocolError(ErrorCode.BAD_REQUEST, "job.fit_minutes must be a number above 0 (minutes of fitting)", message.id)
         names = spec.get("query_names")
         if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
             raise ProtocolError(ErrorCode.BAD_REQUEST, "job.query_names must be a list of strings", message.id)

@@ -104,7 +104,6 @@ class TrainerConfig:
     compile: bool = False  # torch.compile the networks (GPU)
     time_budget_s: float = 0.0  # stop the fit after this many seconds of fitting (summed over resumes); 0 = no limit
 
-
     def check(self) -> None:
         """Trainer settings a user can override: one clear line before any flow, not a traceback mid-fit."""
         _at_least("trainer", self, ("steps", "decay_every", "checkpoint_every", "bad_steps_before_restore"), 1)

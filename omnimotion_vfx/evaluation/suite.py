@@ -57,3 +57,13 @@ def suite(name: str) -> list[ClipSpec]:
     if name not in SUITES:
         raise InputError(f"unknown suite {name!r}; choose one of {', '.join(SUITES)}")
     return SUITES[name]
+
+
+def clips_matching(name: str, only: str) -> list[ClipSpec]:
+    """The clips of suite `name` whose names contain one of the comma-separated parts of `only` (e.g.
+    "crossing-256,fast-256" or "-480"), in suite order; an error when none does."""
+    parts = [part for part in only.split(",") if part]
+    specs = [spec for spec in suite(name) if any(part in spec.name for part in parts)]
+    if not specs:
+        raise InputError(f"no clip of suite {name!r} matches --only {only!r}")
+    return specs
