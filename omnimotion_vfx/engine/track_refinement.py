@@ -38,12 +38,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..flow.correspondences import Correspondences, PairFlow
-from ..flow.warp import sample_points
+from ..flow.warp import sample_points_of
 from .config import InferenceConfig
 from .appearance_redetection import AppearanceRedetection
 from .surface_reacquisition import SurfaceReacquisition
 
 SOLVE_BYTES = 256 << 20  # memory for one chunk of [n, T, T] normal equations
+PAIRS_PER_BLOCK = 64  # flow links read at once in a solve (bounds the [pairs, n, 2] arrays)
 
 
 class FlowFusion:
@@ -55,9 +56,15 @@ class FlowFusion:
         self.size = correspondences.size
         self.config = config
         self.pairs: list[PairFlow] = sorted(correspondences.pairs.values(), key=lambda p: (p.i, p.j))
-        self.flows = [p.flow.astype(np.float32) for p in self.pairs]
+        w, h = self.size
+        self.flows = np.empty((len(self.pairs), h, w, 2), np.float32)  # one array: links are read many pairs at once
+        for k, pair in enumerate(self.pairs):
+            self.flows[k] = pair.flow
         self.scale = max(self.size) / 256.0  # pixel scales are given on a 256 raster
         self.index = {(p.i, p.j): k for k, p in enumerate(self.pairs)}
+        self.first = np.array([p.i for p in self.pairs], np.int64)
+        self.second = np.array([p.j for p in self.pairs], np.int64)
+        self.back = np.array([self.index.get((p.j, p.i), -1) for p in self.pairs], np.int64)  # -1: no reverse pair
         self._carried: dict[tuple, tuple[np.ndarray, dict[int, np.ndarray]]] = {}  # carry(): walks kept per point set
         t = self.num_frames
         second = np.zeros((max(t - 2, 0), t))  # rows: x[t-1] - 2 x[t] + x[t+1]
@@ -149,27 +156,40 @@ class FlowFusion:
         return self._link_at(k, current[:, self.pairs[k].i])
 
     def _link_at(self, k: int, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        pair = self.pairs[k]
+        flow, valid, cycle = self._links_at(np.array([k]), pos[None])
+        return flow[0], valid[0], cycle[0]
+
+    def _links_at(self, ks: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pairs ks [B] at positions pos [B, N, 2] of their first frames: (flow [B, N, 2], valid [B, N], cycle
+        error [B, N] px, 0 where the schedule has no reverse pair)."""
         w, h = self.size
-        flow = sample_points(self.flows[k], pos)
-        col = np.clip(pos[:, 0].astype(np.int64), 0, w - 1)
-        row = np.clip(pos[:, 1].astype(np.int64), 0, h - 1)
-        inside = (pos[:, 0] >= 0) & (pos[:, 0] <= w) & (pos[:, 1] >= 0) & (pos[:, 1] <= h)
-        back = self.index.get((pair.j, pair.i))
-        cycle = np.zeros(len(pos)) if back is None else np.linalg.norm(flow + sample_points(self.flows[back], pos + flow), axis=1)
-        return flow, pair.valid[row, col] & inside, cycle
+        flow = sample_points_of(self.flows, ks, pos)
+        col = np.clip(pos[..., 0].astype(np.int64), 0, w - 1)
+        row = np.clip(pos[..., 1].astype(np.int64), 0, h - 1)
+        inside = (pos[..., 0] >= 0) & (pos[..., 0] <= w) & (pos[..., 1] >= 0) & (pos[..., 1] <= h)
+        valid = np.stack([self.pairs[k].valid[row[b], col[b]] for b, k in enumerate(ks)])
+        cycle = np.zeros(pos.shape[:2])
+        back = self.back[ks]
+        has = np.nonzero(back >= 0)[0]
+        if len(has):
+            there = sample_points_of(self.flows, back[has], pos[has] + flow[has])
+            cycle[has] = np.linalg.norm(flow[has] + there, axis=-1)
+        return flow, valid & inside, cycle
 
     def _links(self, current: np.ndarray, sigma: float, confidence: bool) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
         """Per pair: (i, j, weight [N], flow at the track's position in i [N, 2]); weights are Cauchy in the
-        residual (scale sigma) and, with `confidence`, Gaussian in the cycle error."""
+        residual (scale sigma) and, with `confidence`, Gaussian in the cycle error. Pairs are read in blocks."""
         links = []
         cycle_sigma = self.scale * self.config.refine_cycle_sigma_px
-        for k, pair in enumerate(self.pairs):
-            flow, ok, cycle = self._link(k, current)
-            weight = ok / (1 + (np.linalg.norm(current[:, pair.j] - current[:, pair.i] - flow, axis=1) / sigma) ** 2)
+        for start in range(0, len(self.pairs), PAIRS_PER_BLOCK):
+            ks = np.arange(start, min(start + PAIRS_PER_BLOCK, len(self.pairs)))
+            first = np.swapaxes(current[:, self.first[ks]], 0, 1)  # [B, N, 2]
+            flow, ok, cycle = self._links_at(ks, first)
+            residual = np.linalg.norm(np.swapaxes(current[:, self.second[ks]], 0, 1) - first - flow, axis=-1)
+            weight = ok / (1 + (residual / sigma) ** 2)
             if confidence and cycle_sigma > 0:
                 weight = weight * np.exp(-0.5 * (cycle / cycle_sigma) ** 2)
-            links.append((pair.i, pair.j, weight, flow))
+            links.extend((int(self.first[k]), int(self.second[k]), weight[b], flow[b]) for b, k in enumerate(ks))
         return links
 
     def _solve(self, query_index: np.ndarray, init: np.ndarray, reached: np.ndarray, target: np.ndarray,
