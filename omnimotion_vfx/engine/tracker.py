@@ -42,7 +42,8 @@ class EngineTracker:
     """`tracks, visible = tracker(queries)` in plate frames and pixels; `map_points` for dense use."""
 
     def __init__(self, model: OmniMotionModel, geometry: ClipGeometry, config: EngineConfig, device: torch.device,
-                 fusion: FlowFusion | None = None, history: list | None = None, events: list | None = None) -> None:
+                 fusion: FlowFusion | None = None, history: list | None = None, events: list | None = None,
+                 fit_summary: dict | None = None) -> None:
         self.model = model.eval()
         self.geometry = geometry
         self.config = config
@@ -50,7 +51,7 @@ class EngineTracker:
         self.fusion = fusion
         self.history = history or []
         self.events = events or []
-        self.fit_summary: dict = {}  # steps done, seconds, what ended the fit (set by `fit`; goes into the manifest)
+        self.fit_summary = fit_summary or {}  # steps done, seconds, what ended the fit (goes into the manifest)
 
     def __call__(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         index, xy = self.geometry.to_internal(queries)
@@ -141,6 +142,4 @@ def fit(video: np.ndarray, correspondences: Correspondences, config: EngineConfi
         trainer.fit()
     fusion = FlowFusion(correspondences, config.inference, video) if config.inference.refine else None
     geometry = geometry or ClipGeometry(tuple(range(t)))
-    tracker = EngineTracker(model, geometry, config, device, fusion, trainer.history, trainer.events)
-    tracker.fit_summary = trainer.summary()
-    return tracker
+    return EngineTracker(model, geometry, config, device, fusion, trainer.history, trainer.events, trainer.summary())

@@ -174,8 +174,7 @@ class Trainer:
         t0, last_report = time.monotonic(), 0.0
         spent_before = self.fit_seconds
         while self.step < tc.steps:
-            self.fit_seconds = spent_before + time.monotonic() - t0
-            if self.budget_spent():
+            if self.budget_spent():  # fit_seconds as of the last step's end
                 self.events.append({"step": self.step, "event": f"time budget of {tc.time_budget_s:g} s reached at step "
                                     f"{self.step} of {tc.steps}; fit ended there"})
                 self.progress.warn(f"fit: time budget reached at step {self.step} of {tc.steps}")
@@ -192,10 +191,10 @@ class Trainer:
                     self.good_state = {"step": self.step, "model": copy.deepcopy(self.model.state_dict()),
                                        "optimizer": copy.deepcopy(self.optimizer.state_dict())}
             self.step += 1
+            now = time.monotonic() - t0
+            self.fit_seconds = spent_before + now  # before the save, so a resume counts this step's time
             if self.step % max(1, tc.checkpoint_every) == 0:
                 self.checkpointer.save(self.state_dict())
-            now = time.monotonic() - t0
-            self.fit_seconds = spent_before + now
             if logged is not None and (now - last_report > 1.0 or self.step == tc.steps):
                 last_report = now
                 self.progress.update(self.step, loss=round(logged["total"], 4), flow_px=round(logged["flow"], 3))

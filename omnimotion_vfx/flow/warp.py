@@ -63,7 +63,7 @@ def sample_points_of(fields: np.ndarray, which: np.ndarray, xy: np.ndarray) -> n
     y1 = np.minimum(y0 + 1, h - 1)
     fx = (x - x0)[..., None]
     fy = (y - y0)[..., None]
-    flat = fields.reshape(-1, fields.shape[-1] if fields.ndim == 4 else 1)
+    flat = fields.reshape(-1, fields.shape[-1])
     base = np.asarray(which, np.int64)[:, None] * (h * w)
     top = flat[base + y0 * w + x0] * (1 - fx) + flat[base + y0 * w + x1] * fx
     bottom = flat[base + y1 * w + x0] * (1 - fx) + flat[base + y1 * w + x1] * fx
