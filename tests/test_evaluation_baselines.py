@@ -70,7 +70,7 @@ def test_evaluate_scores_a_tracker_on_a_clip():
 def test_accuracy_benchmark_prints_one_table_with_both_baselines(tmp_path: Path):
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
     run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "accuracy.py"), "--suite", "tiny", "--clips", "1",
-                          "--tracker", "chained-flow", "--out", str(tmp_path)], capture_output=True, text=True, env=env, timeout=120)
+                          "--tracker", "chained-flow", "--query-mode", "strided", "--out", str(tmp_path)], capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert any(line.startswith("| tiny-a (16f 128x128) | chained-flow |") for line in lines)
@@ -86,7 +86,7 @@ def test_accuracy_benchmark_prints_one_table_with_both_baselines(tmp_path: Path)
 def test_accuracy_benchmark_runs_a_tracker_at_its_own_preset_beside_the_baselines(tmp_path: Path):
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
     run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "accuracy.py"), "--suite", "tiny", "--clips", "1",
-                          "--tracker", "chained-flow:paper", "--out", str(tmp_path)], capture_output=True, text=True,
+                          "--tracker", "chained-flow:paper", "--query-mode", "strided", "--out", str(tmp_path)], capture_output=True, text=True,
                          env=env, timeout=120)
     assert run.returncode == 0, run.stderr
     result = json.loads(next(tmp_path.glob("accuracy_tiny_*.json")).read_text())

@@ -4,6 +4,9 @@
 - direct flow: DIS flow from the query frame straight to every other frame; a point is occluded where the
   forward-backward cycle error at its position exceeds a threshold, or where it leaves the image. It has no
   drift but breaks on large motion, which is the contrast the paper draws.
+- flow fusion: the engine's multi-gap flow fusion (engine/track_refinement.py) with no fitted model, each
+  query's anchor being its own position in every frame. It is what the engine would give if the fit added
+  nothing, so the engine's rows are read against it to see what the fitted model buys.
 
 `build_evaluation_tracker` knows these names and falls back to the product registry, so any product tracker
 (the OmniMotion engine once it registers itself) is benchmarked by name next to the baselines.
@@ -19,12 +22,13 @@ from typing import Any, Callable
 import numpy as np
 
 from ..clip_geometry import ClipGeometry
+from ..flow import FlowConfig, compute_correspondences
 from ..flow.backends import DisBackend
 from ..flow.warp import sample_points
 from ..progress import NullProgress, ProgressReporter
 from ..trackers import PointTracker, TrackerContext, build_tracker, tracker_names
 
-BASELINES = ("chained-flow", "direct-flow")
+BASELINES = ("chained-flow", "direct-flow")  # added to every accuracy run unless --baselines says otherwise
 
 
 @dataclass
@@ -112,8 +116,45 @@ def build_direct_flow(video: np.ndarray, geometry: ClipGeometry, context: Tracke
     return DirectFlowTracker(video, geometry, config, context.progress), dataclasses.asdict(config)
 
 
+class FlowFusionTracker:
+    """`tracks, visible = tracker(queries)` from the engine preset's flow and fusion settings, without a fit."""
+
+    def __init__(self, video: np.ndarray, geometry: ClipGeometry, context: TrackerContext) -> None:
+        from ..engine import preset  # torch loads only when this baseline is used
+        from ..engine.job import FLOW_PRESET_OF
+        from ..engine.track_refinement import FlowFusion
+
+        engine = preset(context.preset)
+        self.flow_config = FlowConfig.preset(FLOW_PRESET_OF.get(engine.name, "default"))
+        self.inference = engine.inference
+        correspondences = compute_correspondences(video, self.flow_config, context.work_dir / "flow", context.progress,
+                                                  context.stop)
+        self.fusion = FlowFusion(correspondences, engine.inference, video)
+        self.geometry = geometry
+        self.frames = len(video)
+
+    def __call__(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        index, xy = self.geometry.to_internal(queries)
+        anchor = np.repeat(xy[:, None].astype(np.float32), self.frames, axis=1)
+        tracks, visible = self.fusion.refine(index, anchor, np.ones(anchor.shape[:2], bool))
+        return self.geometry.to_plate(tracks), visible
+
+    def map_points(self, src_frame: int, xy: np.ndarray, dst_frame: int) -> tuple[np.ndarray, np.ndarray]:
+        frames = list(self.geometry.frame_numbers)
+        queries = np.column_stack([np.full(len(xy), src_frame), np.asarray(xy, np.float64)])
+        tracks, visible = self(queries)
+        dst = frames.index(int(dst_frame))
+        return tracks[:, dst], visible[:, dst]
+
+
+def build_flow_fusion(video: np.ndarray, geometry: ClipGeometry, context: TrackerContext) -> tuple[PointTracker, dict[str, Any]]:
+    tracker = FlowFusionTracker(video, geometry, context)
+    return tracker, {"flow": dataclasses.asdict(tracker.flow_config), "inference": dataclasses.asdict(tracker.inference)}
+
+
 EVALUATION_TRACKERS: dict[str, Callable[[np.ndarray, ClipGeometry, TrackerContext], tuple[PointTracker, dict[str, Any]]]] = {
     "direct-flow": build_direct_flow,
+    "flow-fusion": build_flow_fusion,
 }
 
 

@@ -4,6 +4,10 @@
 - `standard`: 10 clips of 24-56 frames at 256x256 and 480x270 with camera motion, object motion and
   occlusions; the baseline table of docs/evaluation.md comes from it.
 - `long`: 3 clips of 100-200 frames where chained flow drifts and points leave and come back.
+
+Those three are planar: textures moved by 2-D similarity transforms, a quick smoke suite. The development suite
+is `rendered` (rendered/recipes.py): 3-D scenes rendered by Blender with exact ground truth, 12 clips that move
+like real footage; `rendered-tiny` is its one-clip test suite.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..errors import InputError
+from .rendered.recipes import RENDERED_SUITES, RenderedClip
 from .synthetic import SceneParams
 
 
@@ -35,7 +40,7 @@ _STANDARD_256 = [
     ("busy", SceneParams(seed=105, frames=56, objects=4, camera_speed=2.5, object_speed=3.0, photometric=True)),
 ]
 
-SUITES: dict[str, list[ClipSpec]] = {
+SUITES: dict[str, list[ClipSpec] | list[RenderedClip]] = {
     "tiny": [
         ClipSpec("tiny-a", SceneParams(seed=1, width=128, height=128, frames=16, objects=2, camera_speed=1.0, object_speed=1.5), tracks=24),
         ClipSpec("tiny-b", SceneParams(seed=2, width=128, height=128, frames=20, objects=3, camera_speed=1.5, object_speed=2.0,
@@ -53,13 +58,16 @@ SUITES: dict[str, list[ClipSpec]] = {
 }
 
 
-def suite(name: str) -> list[ClipSpec]:
+SUITES.update(RENDERED_SUITES)
+
+
+def suite(name: str) -> list[ClipSpec] | list[RenderedClip]:
     if name not in SUITES:
         raise InputError(f"unknown suite {name!r}; choose one of {', '.join(SUITES)}")
     return SUITES[name]
 
 
-def clips_matching(name: str, only: str) -> list[ClipSpec]:
+def clips_matching(name: str, only: str) -> list[ClipSpec] | list[RenderedClip]:
     """The clips of suite `name` whose names contain one of the comma-separated parts of `only` (e.g.
     "crossing-256,fast-256" or "-480"), in suite order; an error when none does."""
     parts = [part for part in only.split(",") if part]

@@ -110,6 +110,24 @@ def endpoint_delta(queries: np.ndarray, gt_tracks: np.ndarray, gt_visible: np.nd
     return float(100.0 * np.mean([np.mean(distance < threshold) for threshold in THRESHOLDS]))
 
 
+def last_frame_metrics(gt_tracks: np.ndarray, gt_visible: np.ndarray, pred_tracks: np.ndarray, pred_visible: np.ndarray,
+                       image_size: tuple[int, int]) -> dict[str, float]:
+    """Long range, as findings.md scores full-length shots: queries from frame 0, scored at the last frame only.
+    `within_d` (d in THRESHOLDS) and `delta_avg`: percent of the endpoints visible in GT predicted within d
+    256-raster pixels; `median_px`: their median error; `visibility`: percent of all queries whose predicted
+    visibility at the last frame equals GT; `endpoints`: how many GT-visible endpoints were scored."""
+    seen = np.asarray(gt_visible, bool)[:, -1]
+    hidden = np.asarray(pred_visible, bool)[:, -1]
+    out: dict[str, float] = {"visibility": _ratio(np.sum(seen == hidden), len(seen)), "endpoints": float(seen.sum())}
+    distance = np.linalg.norm(to_raster(np.asarray(pred_tracks)[seen, -1], image_size)
+                              - to_raster(np.asarray(gt_tracks)[seen, -1], image_size), axis=-1)
+    for threshold in THRESHOLDS:
+        out[f"within_{threshold}"] = _ratio(np.sum(distance < threshold), len(distance))
+    out["delta_avg"] = float(np.mean([out[f"within_{t}"] for t in THRESHOLDS])) if len(distance) else float("nan")
+    out["median_px"] = float(np.median(distance)) if len(distance) else float("nan")
+    return out
+
+
 def all_metrics(
     queries: np.ndarray,
     gt_tracks: np.ndarray,
