@@ -169,3 +169,12 @@ def test_accuracy_benchmark_on_the_rendered_test_suite(suite_cache: Path, tmp_pa
     rows = json.loads(next(tmp_path.glob("accuracy_rendered-tiny_*.json")).read_text())["rows"]
     assert [(r["tracker"], r["mode"]) for r in rows] == [("chained-flow", "strided"), ("chained-flow", "first"),
                                                          ("flow-fusion", "strided"), ("flow-fusion", "first")]
+
+
+def test_rendering_without_blender_says_how_to_install_it(monkeypatch, suite_cache: Path):
+    from omnimotion_vfx.errors import InputError
+
+    monkeypatch.setattr(cache.importlib.util, "find_spec", lambda name: None)
+    other = RenderedClip.from_json(TINY.to_json().replace('"seed": 11', '"seed": 14'))
+    with pytest.raises(InputError, match=r"pip install -e '\.\[test\]'"):
+        cache.load_rendered(other)

@@ -9,6 +9,7 @@ extra); it runs in a child process (render_clip.py).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -62,10 +63,8 @@ def load_rendered(recipe: RenderedClip) -> RenderedFrames:
 
 def render_into_cache(recipe: RenderedClip) -> Path:
     """Render the recipe with Blender in a child process, add sensor noise, store JPEG frames; returns the folder."""
-    try:
-        import bpy  # noqa: F401  (only to fail early with a clear message)
-    except ImportError:
-        raise InputError("rendering the 3-D suite needs Blender as a Python module: pip install -e '.[test]' (bpy 4.2)") from None
+    if importlib.util.find_spec("bpy") is None:
+        raise InputError("rendering the 3-D suite needs Blender as a Python module: pip install -e '.[test]' (bpy 4.2)")
     folder = clip_folder(recipe)
     work = folder.parent / f".{folder.name}.rendering-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)

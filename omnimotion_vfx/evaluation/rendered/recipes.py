@@ -82,7 +82,7 @@ RENDERED_SUITES: dict[str, list[RenderedClip]] = {
         RenderedClip("thin-poles-256", seed=205, frames=48, camera="dolly", camera_speed=1.6, props=3, poles=9),
         RenderedClip("fast-movers-256", seed=206, frames=32, camera="handheld", shake=0.3, props=4, movers=3,
                      mover_speed=0.45, motion_blur=True),
-        RenderedClip("whip-pan-480", seed=207, width=480, height=270, frames=32, camera="sweep", camera_speed=2.2,
+        RenderedClip("whip-pan-480", seed=207, width=480, height=270, frames=32, camera="sweep", camera_speed=0.6,
                      props=7, motion_blur=True),
         RenderedClip("textureless-256", seed=208, frames=40, camera="push", camera_speed=1.0, zoom=0.2, props=6,
                      movers=1, textureless=0.6, noise=3.0),
