@@ -56,3 +56,12 @@ def test_fusion_marks_the_hidden_frames_and_refinds_the_points(scene):
     uncovered = shown & (np.cumsum(hidden, axis=1) > 0)  # visible again after hiding
     assert (error[uncovered] < 0.5).mean() > 0.9 and visible[uncovered].mean() > 0.9
     assert np.median(error[hidden]) < 3.0  # carried smoothly through the occlusion, not left behind
+
+
+def test_fusion_holds_the_flows_once_in_their_own_float16(scene):
+    corr = scene[0]
+    originals = {key: pair.flow.copy() for key, pair in corr.pairs.items()}
+    fusion = FlowFusion(corr, preset("preview").inference)
+    assert fusion.flows.dtype == np.float16 and len(fusion.flows) == len(corr.pairs)
+    for key, pair in corr.pairs.items():
+        assert np.shares_memory(pair.flow, fusion.flows) and np.array_equal(pair.flow, originals[key])

@@ -57,9 +57,14 @@ class FlowFusion:
         self.config = config
         self.pairs: list[PairFlow] = sorted(correspondences.pairs.values(), key=lambda p: (p.i, p.j))
         w, h = self.size
-        self.flows = np.empty((len(self.pairs), h, w, 2), np.float32)  # one array: links are read many pairs at once
+        # One array, so links are read many pairs at once, in the flows' own dtype (float16 from the flow stage):
+        # a float32 copy doubled the flow memory for no precision. Each pair is then re-pointed at its slice,
+        # so the flows are held once.
+        dtype = np.result_type(*(pair.flow.dtype for pair in self.pairs)) if self.pairs else np.float16
+        self.flows = np.empty((len(self.pairs), h, w, 2), dtype)
         for k, pair in enumerate(self.pairs):
             self.flows[k] = pair.flow
+            pair.flow = self.flows[k]
         self.scale = max(self.size) / 256.0  # pixel scales are given on a 256 raster
         self.index = {(p.i, p.j): k for k, p in enumerate(self.pairs)}
         self.first = np.array([p.i for p in self.pairs], np.int64)
