@@ -127,10 +127,13 @@ def main() -> None:
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--no-accuracy", action="store_true")
     parser.add_argument("--clip100", action="store_true", help="also time the 100-frame 854x480 target clip")
+    parser.add_argument("--sparse", action="store_true", help="also compute and score the SIFT long-range matches")
     args = parser.parse_args()
     config = FlowConfig.preset(args.preset)
     if args.dis_preset:
         config = replace(config, dis_preset=args.dis_preset)
+    if args.sparse:
+        config = replace(config, sparse=True)
     if not args.no_speed:
         speed(args.speed_frames)
     if not args.no_accuracy:

@@ -35,7 +35,7 @@ def test_two_way_ratio_matches_are_correct():
 
 def test_sparse_matches_fill_only_long_gaps_where_dense_failed():
     video, _ = sliding_square_clip(frames=10, size=128, bg_step=BG, fg_step=FG)
-    corr = compute_correspondences(video, FlowConfig(sparse_min_gap=8, dis_preset="fast"))
+    corr = compute_correspondences(video, FlowConfig(sparse=True, sparse_min_gap=8, dis_preset="fast"))
     sparse = corr.sparse
     assert sparse is not None
     assert np.all(sparse.j - sparse.i >= 8)

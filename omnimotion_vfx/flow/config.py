@@ -37,7 +37,7 @@ class FlowConfig:
     appearance_min_gap: int = 3  # direct matches from this gap on need appearance agreement
     appearance_radius_px: float = 6.0  # patch half-size (at 480 lines, at least 3) for the cross-correlation
     appearance_min_ncc: float = 0.5
-    sparse: bool = True  # SIFT/ORB long-range matches where dense flow fails
+    sparse: bool = False  # SIFT/ORB long-range matches where dense flow fails; nothing reads them yet (docs/flow.md)
     sparse_detector: str = "sift"  # sift | orb
     sparse_min_gap: int = 8
     sparse_ratio: float = 0.75
@@ -82,8 +82,8 @@ class FlowConfig:
 
 
 FLOW_PRESETS: dict[str, FlowConfig] = {
-    "preview": FlowConfig(dis_preset="fast", sparse=False),
+    "preview": FlowConfig(dis_preset="fast"),
     "default": FlowConfig(),
     "paper": FlowConfig(pairs="exhaustive"),
-    "adjacent": FlowConfig(pairs="adjacent", sparse=False),  # same dense key as "default": shares gap-1 files
+    "adjacent": FlowConfig(pairs="adjacent"),  # same dense key as "default": shares gap-1 files
 }
