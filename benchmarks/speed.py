@@ -1,6 +1,7 @@
 """End-to-end speed per engine preset on one synthetic clip: wall time per stage (flow, fit, dense export of
-every pixel of one frame into all other frames via map_points), fit steps/s, correspondences/s, peak RSS
-(and peak GPU memory on CUDA).
+every pixel of one frame into all other frames via map_points), fit steps/s, correspondences/s, peak RSS at
+the end of each stage (flow / fit / dense export: the process's high-water mark so far, so a stage that raises
+it shows) and peak GPU memory on CUDA.
 
 Each preset runs in its own process (peak RSS is per preset) and fits its full `trainer.steps`, except the
 presets named in `--extrapolate` (e.g. `paper`, 100,000 steps): those are timed over `--steps` steps after
@@ -22,6 +23,10 @@ import time
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+def peak_rss_mb() -> int:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
 def measure(preset_name: str, frames: int, size: int, steps: int | None, device: str) -> dict:
     import numpy as np
     import torch
@@ -36,6 +41,7 @@ def measure(preset_name: str, frames: int, size: int, steps: int | None, device:
     t0 = time.perf_counter()
     corr = compute_correspondences(video, FlowConfig.preset(FLOW_PRESET_OF.get(preset_name, "default")))
     flow_s = time.perf_counter() - t0
+    flow_rss = peak_rss_mb()
     batch = config.sampler.pairs_per_step * config.sampler.points_per_pair
     if steps is None:
         timed = config.trainer.steps
@@ -47,6 +53,7 @@ def measure(preset_name: str, frames: int, size: int, steps: int | None, device:
         t0 = time.perf_counter()
         tracker = fit(video, corr, config.with_overrides({"trainer.steps": steps, "sampler.error_cache_every": 0}))
     fit_s = time.perf_counter() - t0
+    fit_rss = peak_rss_mb()
     ys, xs = np.mgrid[0:size, 0:size] + 0.5
     pixels = np.stack([xs.ravel(), ys.ravel()], 1)
     targets = range(1, frames) if steps is None else range(1, min(frames, 4))  # extrapolated: 3 frames, scaled
@@ -60,7 +67,7 @@ def measure(preset_name: str, frames: int, size: int, steps: int | None, device:
         "batch": batch, "flow_s": round(flow_s, 1), "fit_s": round(full_fit_s, 1), "fit_estimated": steps is not None,
         "export_s": round(export_s, 1), "total_s": round(flow_s + full_fit_s + export_s, 1),
         "steps_per_s": round(timed / fit_s, 2), "correspondences_per_s": round(timed * batch / fit_s),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_rss_mb": [flow_rss, fit_rss, peak_rss_mb()],
     }
     if device == "cuda":
         out["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20)
@@ -83,7 +90,7 @@ def main() -> None:
         return
     extrapolate = {n.strip() for n in args.extrapolate.split(",") if n.strip()}
     print(f"clip: {args.frames} frames {args.size}x{args.size}, device {args.device}, {os.cpu_count()} cores")
-    print("| preset | steps x batch | flow s | fit s | dense export s | total s | steps/s | corr/s | peak RSS MB |")
+    print("| preset | steps x batch | flow s | fit s | dense export s | total s | steps/s | corr/s | peak RSS MB (flow / fit / export) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name in [n.strip() for n in args.presets.split(",") if n.strip()]:
         cmd = [sys.executable, __file__, "--one", name, "--frames", str(args.frames), "--size", str(args.size),
@@ -96,7 +103,7 @@ def main() -> None:
         r = json.loads(done.stdout.strip().splitlines()[-1])
         mark = "~" if r["fit_estimated"] else ""
         print(f"| {name} | {r['steps']} x {r['batch']} | {r['flow_s']} | {mark}{r['fit_s']} | {mark}{r['export_s']} | "
-              f"{mark}{r['total_s']} | {r['steps_per_s']} | {r['correspondences_per_s']} | {r['peak_rss_mb']} |", flush=True)
+              f"{mark}{r['total_s']} | {r['steps_per_s']} | {r['correspondences_per_s']} | {' / '.join(map(str, r['peak_rss_mb']))} |", flush=True)
 
 
 if __name__ == "__main__":
