@@ -108,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         if not modes or any(mode not in ("strided", "first") for mode in modes):
             raise InputError(f"--query-mode takes strided, first or both (comma-separated), not {args.query_mode!r}")
         runs = tracker_runs(args.tracker, args.preset, baselines)
+        if not runs:
+            raise InputError("no tracker to run: name one with --tracker or keep the baselines")
         clips = clips_matching(args.suite, args.only) if args.only else suite(args.suite)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -116,7 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict] = []
     started = time.perf_counter()
     for spec in clips:
-        clip = prepare_clip(spec, modes[0])
+        try:
+            clip = prepare_clip(spec, modes[0])
+        except InputError as exc:  # e.g. a rendered clip to render without Blender installed
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         for tracker, preset, label in runs:
             scored = evaluate_modes(clip, tracker, preset, args.device, modes)
             rows += [dict(row, tracker=label) for row in scored.values()]

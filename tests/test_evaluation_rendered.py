@@ -178,3 +178,18 @@ def test_rendering_without_blender_says_how_to_install_it(monkeypatch, suite_cac
     other = RenderedClip.from_json(TINY.to_json().replace('"seed": 11', '"seed": 14'))
     with pytest.raises(InputError, match=r"pip install -e '\.\[test\]'"):
         cache.load_rendered(other)
+
+
+def test_a_render_finished_first_by_another_process_is_kept(tmp_path: Path):
+    folder, mine = tmp_path / "clip", tmp_path / ".clip.rendering-1"
+    folder.mkdir()
+    (folder / "done.json").write_text("{}")
+    (folder / "theirs").write_text("x")
+    mine.mkdir()
+    (mine / "done.json").write_text("{}")
+    cache._publish(mine, folder)
+    assert (folder / "theirs").exists()
+    incomplete = tmp_path / "other"
+    incomplete.mkdir()  # a crashed render's leftovers: replaced
+    cache._publish(mine, incomplete)
+    assert (incomplete / "done.json").exists() and not mine.exists()

@@ -28,7 +28,7 @@ from ..flow.warp import sample_points
 from ..progress import NullProgress, ProgressReporter
 from ..trackers import PointTracker, TrackerContext, build_tracker, tracker_names
 
-BASELINES = ("chained-flow", "direct-flow")  # added to every accuracy run unless --baselines says otherwise
+BASELINES = ("chained-flow", "direct-flow")  # the paper's two flow baselines
 
 
 @dataclass

@@ -117,8 +117,8 @@ def last_frame_metrics(gt_tracks: np.ndarray, gt_visible: np.ndarray, pred_track
     256-raster pixels; `median_px`: their median error; `visibility`: percent of all queries whose predicted
     visibility at the last frame equals GT; `endpoints`: how many GT-visible endpoints were scored."""
     seen = np.asarray(gt_visible, bool)[:, -1]
-    hidden = np.asarray(pred_visible, bool)[:, -1]
-    out: dict[str, float] = {"visibility": _ratio(np.sum(seen == hidden), len(seen)), "endpoints": float(seen.sum())}
+    called_visible = np.asarray(pred_visible, bool)[:, -1]
+    out: dict[str, float] = {"visibility": _ratio(np.sum(seen == called_visible), len(seen)), "endpoints": float(seen.sum())}
     distance = np.linalg.norm(to_raster(np.asarray(pred_tracks)[seen, -1], image_size)
                               - to_raster(np.asarray(gt_tracks)[seen, -1], image_size), axis=-1)
     for threshold in THRESHOLDS:

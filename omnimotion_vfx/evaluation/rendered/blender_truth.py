@@ -8,8 +8,10 @@ the image, and a ray from the camera reaches it before any other surface (self-o
 
 Picking (TAP-Vid style): rays through random pixels of a few frames land on surfaces; a hit is kept only when
 its four neighbours one pixel away land on the same object at nearly the same depth and the surface is not seen
-edge-on, so no point sits on a depth edge. Half the points go to the background (ground, walls), half are
-shared out evenly among the objects; a third are picked in frame 0 for the long-range table.
+edge-on, so no point sits on a depth edge. Half the points (rounded up) are shared out evenly among the
+objects, the rest go to the background (ground, walls), which also fills any shortfall; a third are picked in
+frame 0 so that long clips have points to score at their last frame. Occluders closer than 0.2 % of the
+distance (plus 2 mm) in front of a point do not count: surfaces that touch it are not occluders.
 """
 
 from __future__ import annotations

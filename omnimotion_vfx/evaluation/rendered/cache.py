@@ -69,17 +69,31 @@ def render_into_cache(recipe: RenderedClip) -> Path:
     work = folder.parent / f".{folder.name}.rendering-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    (work / "recipe.json").write_text(recipe.to_json())
-    run = subprocess.run([sys.executable, "-m", "omnimotion_vfx.evaluation.rendered.render_clip", str(work / "recipe.json"), str(work)],
-                         capture_output=True, text=True)
-    if run.returncode != 0:
-        shutil.rmtree(work, ignore_errors=True)
-        raise RuntimeError(f"Blender failed to render {recipe.name}: {run.stderr.strip()[-2000:]}")
-    _finish_frames(recipe, work)
-    (work / "done.json").write_text(json.dumps({"recipe": json.loads(recipe.to_json()), "generator": GENERATOR_VERSION}))
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(work, folder)
+    try:
+        (work / "recipe.json").write_text(recipe.to_json())
+        run = subprocess.run([sys.executable, "-m", "omnimotion_vfx.evaluation.rendered.render_clip", str(work / "recipe.json"),
+                              str(work)], capture_output=True, text=True)
+        if run.returncode != 0:
+            raise RuntimeError(f"Blender failed to render {recipe.name}: {run.stderr.strip()[-2000:]}")
+        _finish_frames(recipe, work)
+        (work / "done.json").write_text(json.dumps({"recipe": json.loads(recipe.to_json()), "generator": GENERATOR_VERSION}))
+        _publish(work, folder)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # gone after a publish; an interrupted or failed render leaves nothing
     return folder
+
+
+def _publish(work: Path, folder: Path) -> None:
+    """Rename the finished render into place, unless another process finished the same clip first (then its
+    copy stays and this one is dropped by the caller)."""
+    if (folder / "done.json").is_file():
+        return
+    shutil.rmtree(folder, ignore_errors=True)  # an incomplete folder from an older layout or a crash
+    try:
+        os.replace(work, folder)
+    except OSError:
+        if not (folder / "done.json").is_file():
+            raise
 
 
 def _finish_frames(recipe: RenderedClip, work: Path) -> None:

@@ -31,7 +31,7 @@ class RenderedClip:
     camera_speed: float = 1.0  # scales the camera move (dolly metres, orbit degrees, sweep amplitude)
     shake: float = 0.0  # handheld rotation jitter, degrees
     zoom: float = 0.0  # focal length swings by exp(+-zoom)
-    props: int = 6  # static boxes, spheres, cylinders, tori on the ground
+    props: int = 6  # static boxes, spheres, cylinders, cones, Suzanne heads on the ground
     spinners: int = 0  # objects turning about their own axis: their surface rotates out of view and back
     movers: int = 0  # objects crossing the view in front of the others
     mover_speed: float = 0.08  # metres per frame
@@ -46,7 +46,7 @@ class RenderedClip:
     motion_blur: bool = False
     noise: float = 1.5  # sensor noise sigma, 8-bit levels, added after the render
     samples: int = 16  # Cycles samples per pixel (denoised)
-    tracks: int = 48  # ground-truth trajectories; a third of them from frame 0 (the long-range table)
+    tracks: int = 48  # ground-truth trajectories; a third picked in frame 0, so long clips have long-range points
 
     def __post_init__(self) -> None:
         if self.camera not in CAMERA_MOVES:

@@ -28,6 +28,8 @@ def render_clip(recipe: RenderedClip, out: Path, threads: int | None = None) -> 
     scene = build_scene(recipe)
     objects = trackable_objects(scene)
     points = pick_points(scene, objects, recipe.frames, recipe.tracks, recipe.seed)
+    if len(points.obj) != recipe.tracks:
+        raise RuntimeError(f"{recipe.name}: found {len(points.obj)} clean surface points of {recipe.tracks}")
     tracks, visible = follow_points(scene, objects, points, recipe.frames)
     truth_seconds = time.perf_counter() - started
     np.savez_compressed(out / "truth.npz", tracks=tracks, visible=visible, picked_frame=points.picked_frame,
