@@ -126,7 +126,6 @@ class FlowFusionTracker:
 
         engine = preset(context.preset)
         self.flow_config = FlowConfig.preset(FLOW_PRESET_OF.get(engine.name, "default"))
-        self.inference = engine.inference
         correspondences = compute_correspondences(video, self.flow_config, context.work_dir / "flow", context.progress,
                                                   context.stop)
         self.fusion = FlowFusion(correspondences, engine.inference, video)
@@ -149,7 +148,7 @@ class FlowFusionTracker:
 
 def build_flow_fusion(video: np.ndarray, geometry: ClipGeometry, context: TrackerContext) -> tuple[PointTracker, dict[str, Any]]:
     tracker = FlowFusionTracker(video, geometry, context)
-    return tracker, {"flow": dataclasses.asdict(tracker.flow_config), "inference": dataclasses.asdict(tracker.inference)}
+    return tracker, {"flow": dataclasses.asdict(tracker.flow_config), "inference": dataclasses.asdict(tracker.fusion.config)}
 
 
 EVALUATION_TRACKERS: dict[str, Callable[[np.ndarray, ClipGeometry, TrackerContext], tuple[PointTracker, dict[str, Any]]]] = {

@@ -58,10 +58,11 @@ def prepare_clip(spec: ClipSpec | RenderedClip, query_mode: str = "strided") -> 
     return ClipData(spec, video, tapvid_queries(trajectories, query_mode), trajectories)
 
 
-def query_sets(clip: ClipData, modes: tuple[str, ...]) -> dict[str, PointSet]:
-    """The TAP-Vid queries of each mode and, on long clips, every trajectory seen in frame 0 queried there."""
+def query_sets(clip: ClipData, modes: tuple[str, ...], long_range: bool = True) -> dict[str, PointSet]:
+    """The TAP-Vid queries of each mode and, on long clips (unless `long_range` is off), every trajectory seen in
+    frame 0 queried there."""
     sets = {mode: tapvid_queries(clip.trajectories, mode) for mode in modes}
-    if clip.is_long:
+    if long_range and clip.is_long:
         seen = np.nonzero(clip.trajectories.visible[:, 0])[0]
         start = np.column_stack([np.zeros(len(seen)), clip.trajectories.tracks[seen, 0]])
         sets[LAST] = PointSet(start, clip.trajectories.tracks[seen], clip.trajectories.visible[seen],
@@ -70,10 +71,11 @@ def query_sets(clip: ClipData, modes: tuple[str, ...]) -> dict[str, PointSet]:
 
 
 def evaluate_modes(clip: ClipData, tracker: str, preset: str = "default", device: str = "cpu",
-                   modes: tuple[str, ...] = ("strided", "first")) -> dict[str, dict]:
+                   modes: tuple[str, ...] = ("strided", "first"), long_range: bool = True) -> dict[str, dict]:
     """One tracker run on one clip, scored per query set: {mode: metrics (AJ, delta_avg, OA, TC, end<d)} and,
-    on long clips, {"last": within_1..16, delta_avg, median_px, visibility}; each with the run's seconds."""
-    sets = query_sets(clip, modes)
+    on long clips, {"last": within_1..16, delta_avg, median_px, visibility}; each with the run's seconds, which
+    cover the tracking of every set together."""
+    sets = query_sets(clip, modes, long_range)
     queries = np.concatenate([points.queries for points in sets.values()])
     frames = tuple(range(FIRST_FRAME, FIRST_FRAME + len(clip.video)))
     plate_queries = queries.copy()
@@ -100,4 +102,4 @@ def evaluate_modes(clip: ClipData, tracker: str, preset: str = "default", device
 
 def evaluate(clip: ClipData, tracker: str, preset: str = "default", query_mode: str = "strided", device: str = "cpu") -> dict:
     """One tracker on one clip in one TAP-Vid mode: metrics (AJ, delta_avg, OA, TC) plus seconds and the query count."""
-    return evaluate_modes(clip, tracker, preset, device, (query_mode,))[query_mode]
+    return evaluate_modes(clip, tracker, preset, device, (query_mode,), long_range=False)[query_mode]

@@ -116,12 +116,11 @@ def _candidates(scene: bpy.types.Scene, objects: list, frame: int, count: int,
     margin = 4.0
     xy = np.column_stack([rng.uniform(margin, camera.width - margin, count), rng.uniform(margin, camera.height - margin, count)])
     found = []
-    for pixel in xy:
-        hit, location, normal, polygon, obj, _ = _cast(scene, depsgraph, camera.origin, camera.rays(pixel[None])[0])
+    for pixel, ray in zip(xy, camera.rays(xy)):
+        hit, location, normal, polygon, obj, _ = _cast(scene, depsgraph, camera.origin, ray)
         if not hit or obj.original.name not in index:
             continue
         k = index[obj.original.name]
-        ray = camera.rays(pixel[None])[0]
         if abs(float(np.dot(ray, np.array(normal)))) < GRAZING:
             continue
         depth = float(np.linalg.norm(np.array(location) - camera.origin))
