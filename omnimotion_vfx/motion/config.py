@@ -10,10 +10,10 @@ from ..errors import InputError
 
 @dataclass
 class MotionConfig:
-    node_spacing_px: float = 8.0  # seed trajectories this far apart (256 raster): 32 x 32 on a square clip
+    node_spacing_px: float = 4.0  # seed trajectories this far apart (256 raster): 64 x 64 on a square clip
     keyframe_every: int = 8  # re-seed where no visible trajectory is within reach, every this many frames
     cell_capacity: int = 4  # trajectories kept per spatial cell (the cell is one node spacing wide)
-    motion_sigma_px: float = 1.0  # a pixel's adjacent flow and a trajectory's step agree within about this
+    motion_sigma_px: float = 0.5  # a pixel's adjacent flow and a trajectory's step agree within about this
     unmatched_agreement: float = 0.2  # agreement of a trajectory whose step cannot be compared (hidden there)
     affine_prior: float = 0.05  # pull of the local affine fit towards a pure translation (avoids wild extrapolation)
     chunk: int = 1 << 15  # pixels per lookup step: bounds memory on HD frames
