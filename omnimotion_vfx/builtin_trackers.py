@@ -20,6 +20,6 @@ def build_chained_flow(video: np.ndarray, geometry: ClipGeometry, context: Track
 
 @register_tracker("omnimotion")
 def build_omnimotion(video: np.ndarray, geometry: ClipGeometry, context: TrackerContext):
-    from .engine import build_engine_tracker  # torch loads only when the engine is used
+    from .tracking.engine_builder import build_engine_tracker  # torch loads only when the engine is used
 
     return build_engine_tracker(video, geometry, context)

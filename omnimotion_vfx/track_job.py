@@ -21,7 +21,7 @@ from .io import open_plate
 from .io.queries import Queries, check_queries, grid_queries, read_queries_csv
 from .progress import NullProgress, ProgressReporter, StopToken
 from .results.folder import TrackResults, build_manifest, default_results_dir, write_results
-from .trackers import TrackerContext, build_tracker, tracker_names
+from .trackers import TrackerContext, build_tracker, environment_overrides, tracker_names
 
 DEFAULT_TRACKER = "omnimotion"
 
@@ -156,7 +156,8 @@ def fit_job(job: TrackJob, progress: ProgressReporter | None = None, stop: StopT
 
     t1 = time.monotonic()
     geometry = ClipGeometry(tuple(plate.frame_numbers), plate.scale_xy)
-    context = TrackerContext(out_dir / "work", job.preset, job.device, progress, stop, 60.0 * (job.fit_minutes or 0.0))
+    context = TrackerContext(out_dir / "work", job.preset, job.device, progress, stop, 60.0 * (job.fit_minutes or 0.0),
+                             environment_overrides())
     tracker, config = build_tracker(job.tracker, video, geometry, context)
     timings["fit"] = time.monotonic() - t1
     fitted = FittedJob(

@@ -1,0 +1,1 @@
+"""The tracking job: run presets, the fused OmniMotion tracker and its builder."""
