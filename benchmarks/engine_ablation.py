@@ -25,9 +25,9 @@ from omnimotion_vfx.evaluation.tapvid_metrics import all_metrics  # noqa: E402
 from omnimotion_vfx.flow import compute_correspondences  # noqa: E402
 from omnimotion_vfx.fusion import FlowFusion  # noqa: E402
 from omnimotion_vfx.progress import NullProgress, StopToken  # noqa: E402
-from omnimotion_vfx.trackers import TrackerContext  # noqa: E402
 from omnimotion_vfx.tracking.fused_tracker import fit_fused  # noqa: E402
 from omnimotion_vfx.tracking.presets import run_preset  # noqa: E402
+from omnimotion_vfx.tracking.registry import TrackerContext  # noqa: E402
 
 
 def run_clip(spec, presets: list[str], points: int, work: Path, rows: dict) -> None:

@@ -26,7 +26,7 @@ from ..flow import compute_correspondences
 from ..flow.backends import DisBackend
 from ..flow.warp import sample_points
 from ..progress import NullProgress, ProgressReporter
-from ..trackers import PointTracker, TrackerContext, build_tracker, tracker_names
+from ..tracking.registry import PointTracker, TrackerContext, build_tracker, tracker_names
 
 BASELINES = ("chained-flow", "direct-flow")  # the paper's two flow baselines
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..clip_geometry import ClipGeometry
 from ..progress import NullProgress, StopToken
-from ..trackers import TrackerContext, environment_overrides
+from ..tracking.registry import TrackerContext, environment_overrides
 from .baselines import build_evaluation_tracker
 from .rendered.cache import load_rendered
 from .rendered.recipes import RenderedClip

@@ -15,9 +15,9 @@ import numpy as np
 
 from ..clip_geometry import ClipGeometry
 from ..flow import compute_correspondences
-from ..trackers import TrackerContext
 from .fused_tracker import FusedEngineTracker, fit_fused
 from .presets import run_preset
+from .registry import TrackerContext
 
 
 def build_engine_tracker(video: np.ndarray, geometry: ClipGeometry, context: TrackerContext) -> tuple[FusedEngineTracker, dict[str, Any]]:

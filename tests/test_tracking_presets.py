@@ -1,7 +1,10 @@
 """Run presets (tracking/presets.py): one name sets the flow, engine and fusion settings; overrides reach the
-right part, the fusion's old `inference.*` names still work, and fusion settings never change the engine fit."""
+right part, the fusion's old `inference.*` names still work, and fusion settings never change the engine fit.
+Also the layout the presets rely on: the engine and the fusion know neither each other nor the job."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,3 +70,10 @@ def _imported_packages(folder: Path) -> set[str]:
 def test_engine_and_fusion_do_not_know_each_other_nor_the_job():
     assert not _imported_packages(PACKAGE / "engine") & {"fusion", "tracking"}
     assert not _imported_packages(PACKAGE / "fusion") & {"engine", "tracking"}
+
+
+def test_the_job_package_loads_without_torch():
+    """The daemon's server and the CLI import the job early; torch loads only once the engine is built."""
+    code = "import sys, omnimotion_vfx.tracking; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

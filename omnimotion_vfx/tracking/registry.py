@@ -15,9 +15,9 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
-from .clip_geometry import ClipGeometry
-from .errors import InputError
-from .progress import ProgressReporter, StopToken
+from ..clip_geometry import ClipGeometry
+from ..errors import InputError
+from ..progress import ProgressReporter, StopToken
 
 
 class PointTracker(Protocol):
@@ -89,4 +89,4 @@ def build_tracker(name: str, video: np.ndarray, geometry: ClipGeometry, context:
 def _load_builtin() -> None:
     if _REGISTRY:
         return
-    from . import builtin_trackers  # noqa: F401  (registers on import)
+    from . import builtin  # noqa: F401  (registers on import)
