@@ -18,16 +18,16 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 
 from omnimotion_vfx.clip_geometry import ClipGeometry  # noqa: E402
-from omnimotion_vfx.engine import fit, preset  # noqa: E402
-from omnimotion_vfx.engine.job import FLOW_PRESET_OF  # noqa: E402
-from omnimotion_vfx.engine.track_refinement import FlowFusion  # noqa: E402
 from omnimotion_vfx.evaluation.baselines import BASELINES, build_evaluation_tracker  # noqa: E402
 from omnimotion_vfx.evaluation.suite import suite  # noqa: E402
 from omnimotion_vfx.evaluation.synthetic import build_scene, render, sample_points, tapvid_queries  # noqa: E402
 from omnimotion_vfx.evaluation.tapvid_metrics import all_metrics  # noqa: E402
-from omnimotion_vfx.flow import FlowConfig, compute_correspondences  # noqa: E402
+from omnimotion_vfx.flow import compute_correspondences  # noqa: E402
+from omnimotion_vfx.fusion import FlowFusion  # noqa: E402
 from omnimotion_vfx.progress import NullProgress, StopToken  # noqa: E402
-from omnimotion_vfx.trackers import TrackerContext  # noqa: E402
+from omnimotion_vfx.tracking.fused_tracker import fit_fused  # noqa: E402
+from omnimotion_vfx.tracking.presets import run_preset  # noqa: E402
+from omnimotion_vfx.tracking.registry import TrackerContext  # noqa: E402
 
 
 def run_clip(spec, presets: list[str], points: int, work: Path, rows: dict) -> None:
@@ -47,17 +47,17 @@ def run_clip(spec, presets: list[str], points: int, work: Path, rows: dict) -> N
         tracker, _ = build_evaluation_tracker(name, video, ClipGeometry(tuple(range(frames))), context)
         score(name, *tracker(gt.queries), time.perf_counter() - t0)
     for name in presets:
-        config = preset(name).with_overrides({"device": "cpu"})
+        run = run_preset(name).with_overrides({"device": "cpu"})
         t0 = time.perf_counter()
-        corr = compute_correspondences(video, FlowConfig.preset(FLOW_PRESET_OF[name]), work / f"flow-{name}")
+        corr = compute_correspondences(video, run.flow, work / f"flow-{name}")
         flow_s = time.perf_counter() - t0
-        tracker = fit(video, corr, config)
+        tracker = fit_fused(video, corr, run.engine, run.fusion)
         fit_s = time.perf_counter() - t0
         score(f"{name}: model only (published inference)", *tracker.track_internal(index, xy, refine=False), fit_s)
         score(f"{name}: model + flow fusion", *tracker.track_internal(index, xy, refine=True), fit_s)
         still = np.repeat(xy[:, None], frames, 1)  # the model's pull replaced by the query position
         for label, fusion in (("flow fusion without the model", tracker.fusion),
-                              ("flow fusion without the model or re-acquisition", FlowFusion(corr, config.inference))):
+                              ("flow fusion without the model or re-acquisition", FlowFusion(corr, run.fusion))):
             t1 = time.perf_counter()
             fused = fusion.refine(index, still, np.ones(still.shape[:2], bool))
             score(f"{name}: {label}", *fused, flow_s + time.perf_counter() - t1)

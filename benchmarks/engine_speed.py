@@ -24,19 +24,21 @@ def measure(preset_name: str, frames: int, size: int, steps: int, device: str) -
     import numpy as np
     import torch
 
-    from omnimotion_vfx.engine import fit, preset
     from omnimotion_vfx.evaluation.synthetic import SceneParams, build_scene, render
     from omnimotion_vfx.flow import FlowConfig, compute_correspondences
+    from omnimotion_vfx.tracking.fused_tracker import fit_fused
+    from omnimotion_vfx.tracking.presets import run_preset
 
     video = render(build_scene(SceneParams(seed=7, frames=frames, width=size, height=size)))
     t0 = time.perf_counter()
     corr = compute_correspondences(video, FlowConfig.preset("preview"))
     flow_s = time.perf_counter() - t0
-    config = preset(preset_name).with_overrides({"device": device, "sampler.error_cache_every": 0})
+    run = run_preset(preset_name).with_overrides({"device": device, "sampler.error_cache_every": 0})
+    config = run.engine
     batch = config.sampler.pairs_per_step * config.sampler.points_per_pair
-    fit(video, corr, config.with_overrides({"trainer.steps": 1}))  # warm-up: imports, allocator
+    fit_fused(video, corr, config.with_overrides({"trainer.steps": 1}), run.fusion)  # warm-up: imports, allocator
     t0 = time.perf_counter()
-    tracker = fit(video, corr, config.with_overrides({"trainer.steps": steps}))
+    tracker = fit_fused(video, corr, config.with_overrides({"trainer.steps": steps}), run.fusion)
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     ys, xs = [a.ravel() + 0.5 for a in np.mgrid[0:size:4, 0:size:4]]

@@ -25,13 +25,13 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 
-from omnimotion_vfx.engine import fit, preset  # noqa: E402
-from omnimotion_vfx.engine.job import FLOW_PRESET_OF  # noqa: E402
 from omnimotion_vfx.evaluation.runner import ClipData, evaluate, prepare_clip  # noqa: E402
 from omnimotion_vfx.errors import InputError  # noqa: E402
 from omnimotion_vfx.evaluation.suite import SUITES, clips_matching  # noqa: E402
 from omnimotion_vfx.evaluation.tapvid_metrics import all_metrics  # noqa: E402
-from omnimotion_vfx.flow import FlowConfig, compute_correspondences  # noqa: E402
+from omnimotion_vfx.flow import compute_correspondences  # noqa: E402
+from omnimotion_vfx.tracking.fused_tracker import fit_fused  # noqa: E402
+from omnimotion_vfx.tracking.presets import run_preset  # noqa: E402
 
 METRICS = ("AJ", "delta_avg", "OA", "TC")
 
@@ -44,14 +44,14 @@ def score(clip: ClipData, tracks: np.ndarray, visible: np.ndarray) -> dict:
 
 def run_engine(clip: ClipData, name: str, budget_s: float) -> dict:
     """Flow, fit (within `budget_s` seconds of fitting when above 0), then the queries model-alone and fused."""
-    t0 = time.perf_counter()
-    corr = compute_correspondences(clip.video, FlowConfig.preset(FLOW_PRESET_OF.get(name, "default")))
-    flow_s = time.perf_counter() - t0
-    overrides: dict = {"device": "cpu", "inference.refine": True}
+    overrides: dict = {"device": "cpu", "fusion.enabled": True}
     if budget_s > 0:
         overrides["trainer.time_budget_s"] = budget_s
-    config = preset(name).with_overrides(overrides)
-    tracker = fit(clip.video, corr, config)
+    run = run_preset(name).with_overrides(overrides)
+    t0 = time.perf_counter()
+    corr = compute_correspondences(clip.video, run.flow)
+    flow_s = time.perf_counter() - t0
+    tracker = fit_fused(clip.video, corr, run.engine, run.fusion)
     index = clip.points.queries[:, 0].astype(np.int64)
     xy = clip.points.queries[:, 1:].astype(np.float32)
     t1 = time.perf_counter()

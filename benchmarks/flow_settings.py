@@ -18,12 +18,12 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 
 from omnimotion_vfx.clip_geometry import ClipGeometry  # noqa: E402
-from omnimotion_vfx.engine import preset  # noqa: E402
-from omnimotion_vfx.engine.track_refinement import FlowFusion  # noqa: E402
 from omnimotion_vfx.evaluation.runner import prepare_clip  # noqa: E402
 from omnimotion_vfx.evaluation.suite import SUITES, suite  # noqa: E402
 from omnimotion_vfx.evaluation.tapvid_metrics import all_metrics  # noqa: E402
 from omnimotion_vfx.flow import FlowConfig, compute_correspondences  # noqa: E402
+from omnimotion_vfx.fusion import FlowFusion  # noqa: E402
+from omnimotion_vfx.tracking.presets import run_preset  # noqa: E402
 from omnimotion_vfx.flow.chained_tracker import ChainedFlowConfig, ChainedFlowTracker  # noqa: E402
 
 METRICS = ("AJ", "delta_avg", "OA", "TC")
@@ -45,7 +45,7 @@ def score_setting(clips: list, finest_scale: int, work: Path) -> dict[str, list]
         rows["chained flow"].append(all_metrics(points.queries, points.tracks, points.visible, *chained(points.queries), size))
         index, xy = points.queries[:, 0].astype(np.int64), points.queries[:, 1:].astype(np.float32)
         still = np.repeat(xy[:, None], frames, 1)  # no model: frames the flow cannot reach stay at the query
-        fused = FlowFusion(corr, preset("default").inference).refine(index, still, np.ones(still.shape[:2], bool))
+        fused = FlowFusion(corr, run_preset("default").fusion).refine(index, still, np.ones(still.shape[:2], bool))
         rows["flow fusion"].append(all_metrics(points.queries, points.tracks, points.visible, *fused, size))
     return rows
 

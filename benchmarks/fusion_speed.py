@@ -1,4 +1,4 @@
-"""Time of the query-track fusion (track_refinement.py) per clip, and of its appearance re-detection pass.
+"""Time of the query-track fusion (fusion/link_fusion.py) per clip, and of its appearance re-detection pass.
 
 The fusion is what `omnivfx track` spends on each query after the fit (dense exports skip it). To time it
 without a fit, each query's "model" track is its own position in every frame (the fusion then works from the
@@ -19,13 +19,13 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 
-from omnimotion_vfx.engine import preset  # noqa: E402
-from omnimotion_vfx.engine.track_refinement import FlowFusion  # noqa: E402
 from omnimotion_vfx.evaluation.runner import prepare_clip  # noqa: E402
 from omnimotion_vfx.errors import InputError  # noqa: E402
 from omnimotion_vfx.evaluation.suite import SUITES, clips_matching  # noqa: E402
 from omnimotion_vfx.evaluation.tapvid_metrics import all_metrics  # noqa: E402
 from omnimotion_vfx.flow import FlowConfig, compute_correspondences  # noqa: E402
+from omnimotion_vfx.fusion import FlowFusion  # noqa: E402
+from omnimotion_vfx.tracking.presets import run_preset  # noqa: E402
 
 
 class TimedPass:
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", default="standard", choices=sorted(SUITES))
     parser.add_argument("--only", default="crossing-256,fast-256,busy-256", help="comma-separated parts of clip names")
-    parser.add_argument("--preset", default="default", help="engine preset whose fusion settings are used")
+    parser.add_argument("--preset", default="default", help="run preset whose fusion settings are used")
     parser.add_argument("--flow", default="default", help="flow preset of the correspondences (paper: exhaustive pairs)")
     args = parser.parse_args(argv)
     try:
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    settings = preset(args.preset).inference
+    settings = run_preset(args.preset).fusion
     print(f"flow preset {args.flow}, fusion settings of {args.preset}")
     print("| clip | queries | frames | flow s (pairs) | fusion s | re-detection s | s per query | AJ | TC |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -31,27 +31,30 @@ def measure(preset_name: str, frames: int, size: int, steps: int | None, device:
     import numpy as np
     import torch
 
-    from omnimotion_vfx.engine import fit, preset
-    from omnimotion_vfx.engine.job import FLOW_PRESET_OF
     from omnimotion_vfx.evaluation.synthetic import SceneParams, build_scene, render
-    from omnimotion_vfx.flow import FlowConfig, compute_correspondences
+    from omnimotion_vfx.flow import compute_correspondences
+    from omnimotion_vfx.tracking.fused_tracker import fit_fused
+    from omnimotion_vfx.tracking.presets import run_preset
 
     video = render(build_scene(SceneParams(seed=7, frames=frames, width=size, height=size)))
-    config = preset(preset_name).with_overrides({"device": device})
+    run = run_preset(preset_name).with_overrides({"device": device})
+    config = run.engine
     t0 = time.perf_counter()
-    corr = compute_correspondences(video, FlowConfig.preset(FLOW_PRESET_OF.get(preset_name, "default")))
+    corr = compute_correspondences(video, run.flow)
     flow_s = time.perf_counter() - t0
     flow_rss = peak_rss_mb()
     batch = config.sampler.pairs_per_step * config.sampler.points_per_pair
     if steps is None:
         timed = config.trainer.steps
         t0 = time.perf_counter()
-        tracker = fit(video, corr, config)
+        tracker = fit_fused(video, corr, config, run.fusion)
     else:
-        fit(video, corr, config.with_overrides({"trainer.steps": 1, "sampler.error_cache_every": 0}))  # warm-up
+        warm_up = config.with_overrides({"trainer.steps": 1, "sampler.error_cache_every": 0})
+        fit_fused(video, corr, warm_up, run.fusion)
         timed = steps
         t0 = time.perf_counter()
-        tracker = fit(video, corr, config.with_overrides({"trainer.steps": steps, "sampler.error_cache_every": 0}))
+        tracker = fit_fused(video, corr, config.with_overrides({"trainer.steps": steps, "sampler.error_cache_every": 0}),
+                            run.fusion)
     fit_s = time.perf_counter() - t0
     fit_rss = peak_rss_mb()
     ys, xs = np.mgrid[0:size, 0:size] + 0.5

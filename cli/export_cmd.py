@@ -1,8 +1,8 @@
 """`omnivfx export RESULTS --format ...`: write host formats from a results folder.
 
-Track formats read tracks.npz only. Dense formats (mattes, motion, stmap) need the fitted tracker: it is rebuilt
-from the job stored in the manifest, re-using the caches and checkpoints in the results folder (the chained-flow
-tracker recomputes its flow).
+Track formats read tracks.npz only. Dense formats (mattes, motion, stmap) need the fitted tracker: `load_fitted`
+rebuilds it from the job stored in the manifest, re-using the caches and checkpoints in the results folder (the
+chained-flow tracker recomputes its flow).
 """
 
 from __future__ import annotations
@@ -39,23 +39,10 @@ def run_export(results_dir: str | Path, formats: str | tuple[str, ...], progress
     export_options = ExportOptions(out=Path(out) if out else Path(results_dir) / "export", **options)
     check_options(results, names, export_options)
     if map_points is None and any(name in DENSE_FORMATS for name in names):
-        map_points = _reload_tracker(results, Path(results_dir), progress, stop)
+        from omnimotion_vfx.tracking.job import load_fitted
+
+        map_points = load_fitted(results_dir, progress, stop).tracker.map_points
     return export_results(results, names, export_options, map_points, progress, stop)
-
-
-def _reload_tracker(results, results_dir: Path, progress, stop):
-    from omnimotion_vfx.errors import InputError
-    from omnimotion_vfx.track_job import TrackJob, fit_job
-
-    job_dict = dict(results.manifest.get("config", {}).get("job") or {})
-    if not job_dict:
-        raise InputError(f"{results_dir}/manifest.json holds no job; re-run `omnivfx track` to export dense formats")
-    for key in ("queries", "grid", "grid_frame"):  # the queries are already answered; only the fit is needed
-        job_dict.pop(key, None)
-    job_dict["grid"] = 2
-    job_dict["out"] = str(results_dir)  # caches and checkpoints live in the results folder, wherever it is now
-    fitted, _ = fit_job(TrackJob.from_dict(job_dict, source=f"{results_dir}/manifest.json"), progress, stop)
-    return fitted.tracker.map_points
 
 
 @click.command(epilog=EPILOG)

@@ -81,7 +81,7 @@ def track(plate, frames, queries, grid, grid_frame, out, tracker, preset, device
     """Track points through PLATE (a frame pattern, a folder of frames or a video file)."""
     from omnimotion_vfx.errors import InputError
     from omnimotion_vfx.results import write_results
-    from omnimotion_vfx.track_job import DEFAULT_TRACKER, TrackJob, fit_job
+    from omnimotion_vfx.tracking.job import DEFAULT_TRACKER, TrackJob, fit_job
 
     if job_spec:
         job = TrackJob.from_json_file(job_spec)

@@ -54,7 +54,7 @@ def pin(plate, graphic, at_frame, corners, mask, mode, out, over, stmap_dir, fra
     from omnimotion_vfx.pin.region import make_placement, parse_corners
     from omnimotion_vfx.pin.solve import solve_pin
     from omnimotion_vfx.progress import JsonLinesProgress, TqdmProgress
-    from omnimotion_vfx.track_job import DEFAULT_TRACKER, TrackJob, fit_job
+    from omnimotion_vfx.tracking.job import DEFAULT_TRACKER, TrackJob, fit_job
 
     if out is None and stmap_dir is None:
         raise InputError("nothing to write: give --out pin/name.%04d.exr and/or --stmap DIR")

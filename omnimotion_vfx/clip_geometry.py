@@ -24,6 +24,14 @@ class ClipGeometry:
         xy = queries[:, 1:3] * np.asarray(self.scale_xy)
         return index, xy.astype(np.float32)
 
+    def frame_index(self, frame: int) -> int:
+        """Plate frame number -> 0-based index; ValueError for a frame outside the clip."""
+        return list(self.frame_numbers).index(int(frame))
+
+    def points_to_internal(self, xy: np.ndarray) -> np.ndarray:
+        """Plate-pixel positions [N, 2] -> float32 processing pixels [N, 2]."""
+        return (np.asarray(xy, np.float64).reshape(-1, 2) * np.asarray(self.scale_xy)).astype(np.float32)
+
     def to_plate(self, tracks_xy: np.ndarray) -> np.ndarray:
         """Processing-pixel positions [..., 2] -> plate pixels."""
         return (np.asarray(tracks_xy, np.float64) / np.asarray(self.scale_xy)).astype(np.float32)

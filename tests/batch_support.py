@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import OpenImageIO as oiio
 
-from omnimotion_vfx.builtin_trackers import build_chained_flow
-from omnimotion_vfx.trackers import register_tracker
+from omnimotion_vfx.tracking.builtin import build_chained_flow
+from omnimotion_vfx.tracking.registry import register_tracker
 
 CHECKPOINT = "test_checkpoint.json"
 

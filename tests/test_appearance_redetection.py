@@ -8,8 +8,8 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from omnimotion_vfx.engine import preset
-from omnimotion_vfx.engine.appearance_redetection import AppearanceRedetection
+from omnimotion_vfx.fusion.appearance_redetection import AppearanceRedetection
+from omnimotion_vfx.tracking.presets import run_preset
 
 SIZE, FRAMES, PATCH = 128, 12, 28
 AWAY = range(4, 8)  # the object is hidden on these frames
@@ -59,7 +59,7 @@ def _object_flow(i: int, j: int, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def _run(video: np.ndarray, link_flow=_object_flow) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    config = replace(preset("default").inference)
+    config = replace(run_preset("default").fusion)
     truth, present = _truth()
     guess = np.where(np.isnan(truth), 0.0, truth)[None].copy()
     guess[0, AWAY.start:] = guess[0, AWAY.start - 1]  # the fusion's guess: stuck where the object was last seen

@@ -125,9 +125,10 @@ def test_missing_query_file(run_omnivfx, small_plate, tmp_path):
     assert "cannot open query file" in line and "absent.csv" in line
 
 
-@pytest.mark.parametrize("override, expected", [({"inference.reacquire_spacing_px": 0}, "reacquire_spacing_px must be above 0"),
-                                                ({"inference.reacquire_ncc": 2}, "reacquire_ncc is a correlation"),
-                                                ({"inference.refine_visibility": "eyes"}, "refine_visibility must be"),
+@pytest.mark.parametrize("override, expected", [({"fusion.reacquire_spacing_px": 0}, "fusion.reacquire_spacing_px must be above 0"),
+                                                ({"fusion.reacquire_ncc": 2}, "fusion.reacquire_ncc is a correlation"),
+                                                ({"inference.refine_visibility": "eyes"}, "fusion.refine_visibility must be"),
+                                                ({"fusion.refine_smoothnes": 2.0}, "unknown fusion setting 'fusion.refine_smoothnes'"),
                                                 ({"trainer.steps": "many"}, "'trainer.steps' takes a whole number"),
                                                 ({"sampler.error_fraction": 2}, "error_fraction is a share of the pixels"),
                                                 ({"trainer.decay": 0}, "trainer.decay multiplies the learning rate")])

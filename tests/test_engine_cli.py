@@ -44,6 +44,7 @@ def test_results_folder_matches_contract(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["tracker"] == "omnimotion" and manifest["preset"] == "test"
     assert manifest["config"]["tracker"]["engine"]["render"]["samples"] == 4
+    assert manifest["config"]["tracker"]["fusion"]["enabled"] and "refine" not in manifest["config"]["tracker"]["engine"]["inference"]
     assert (out / "work" / "engine" / "checkpoint.pt").exists()
 
 

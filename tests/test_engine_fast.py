@@ -25,8 +25,7 @@ TINY_FAST = {"latent.dim": 8, "bijection.layers": 4, "bijection.hidden": 16, "bi
 def test_single_depth_model_overfits_translating_clip():
     frames, size = 8, 32
     video = translating_clip(frames, size)
-    config = preset("fast").with_overrides({**TINY_FAST, "trainer.steps": 120, "trainer.decay_every": 80,
-                                            "inference.refine": False})
+    config = preset("fast").with_overrides({**TINY_FAST, "trainer.steps": 120, "trainer.decay_every": 80})
     tracker = fit(video, exact_correspondences(frames, size), config)
     assert isinstance(tracker.model, SingleDepthModel)
     ys, xs = np.mgrid[8:24:4, 8:24:4] + 0.5
@@ -83,6 +82,6 @@ def test_fit_on_a_plate_whose_size_is_not_a_multiple_of_the_error_grid():
     square = exact_correspondences(frames, size)
     pairs = {key: PairFlow(p.i, p.j, p.flow[:height].copy(), p.valid[:height].copy()) for key, p in square.pairs.items()}
     correspondences = Correspondences(frames, (size, height), pairs, params=square.params)
-    config = preset("fast").with_overrides({**TINY_FAST, "trainer.steps": 45, "inference.refine": False})
+    config = preset("fast").with_overrides({**TINY_FAST, "trainer.steps": 45})
     tracker = fit(translating_clip(frames, size)[:, :height], correspondences, config)
     assert tracker.history[-1][0] >= TINY_FAST["sampler.error_cache_every"]  # past a refresh of the error cache

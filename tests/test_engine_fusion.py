@@ -1,4 +1,4 @@
-"""Flow fusion (track_refinement.py) on a clip with exact ground truth: a textured square slides across a
+"""Flow fusion (fusion/link_fusion.py) on a clip with exact ground truth: a textured square slides across a
 translating background, hides background points for several frames and uncovers them again.
 
 The correspondences are the exact flows of the log pair schedule with 0.1 px of noise; where a background
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from flow_scene import gt_flow, sliding_square_clip
-from omnimotion_vfx.engine.config import preset
-from omnimotion_vfx.engine.track_refinement import FlowFusion
 from omnimotion_vfx.flow.correspondences import Correspondences, PairFlow
 from omnimotion_vfx.flow.schedule import pair_schedule
+from omnimotion_vfx.fusion import FlowFusion
+from omnimotion_vfx.tracking.presets import run_preset
 
 FRAMES, SIZE, BG, FG, SQUARE = 16, 96, (1, 0), (4, 0), 20
 
@@ -47,7 +47,7 @@ def test_fusion_marks_the_hidden_frames_and_refinds_the_points(scene):
     corr, xy, truth, gt_visible = scene
     assert (~gt_visible).any(axis=1).all() and gt_visible[:, -1].all()  # every point hides and comes back
     still = np.repeat(xy[:, None], FRAMES, 1).astype(np.float32)
-    tracks, visible = FlowFusion(corr, preset("preview").inference).refine(
+    tracks, visible = FlowFusion(corr, run_preset("preview").fusion).refine(
         np.zeros(len(xy), np.int64), still, np.ones(still.shape[:2], bool))
     error = np.linalg.norm(tracks - truth, axis=-1)
     hidden, shown = ~gt_visible, gt_visible
@@ -61,7 +61,7 @@ def test_fusion_marks_the_hidden_frames_and_refinds_the_points(scene):
 def test_fusion_holds_the_flows_once_in_their_own_float16(scene):
     corr = scene[0]
     originals = {key: pair.flow.copy() for key, pair in corr.pairs.items()}
-    fusion = FlowFusion(corr, preset("preview").inference)
+    fusion = FlowFusion(corr, run_preset("preview").fusion)
     assert fusion.flows.dtype == np.float16 and len(fusion.flows) == len(corr.pairs)
     for key, pair in corr.pairs.items():
         assert np.shares_memory(pair.flow, fusion.flows) and np.array_equal(pair.flow, originals[key])

@@ -4,12 +4,14 @@ import numpy as np
 
 from engine_clips import SHIFT, exact_correspondences, tiny_config, translating_clip
 from omnimotion_vfx.engine import fit
+from omnimotion_vfx.tracking.fused_tracker import fit_fused
+from omnimotion_vfx.tracking.presets import run_preset
 
 
 def test_overfits_translating_texture():
     frames, size = 8, 32
     video = translating_clip(frames, size)
-    config = tiny_config(steps=150).with_overrides({"inference.refine": False, "trainer.lr_bijection": 5e-3})
+    config = tiny_config(steps=150).with_overrides({"trainer.lr_bijection": 5e-3})
     tracker = fit(video, exact_correspondences(frames, size), config)
     ys, xs = np.mgrid[8:24:4, 8:24:4] + 0.5
     xy = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float32)
@@ -28,7 +30,7 @@ def test_map_points_carries_points_with_the_flow():
     ys, xs = np.mgrid[10:22:3, 10:22:3] + 0.5
     xy = np.stack([xs.ravel(), ys.ravel()], 1)
     truth = xy - SHIFT * 3
-    fused = fit(video, corr, tiny_config(steps=5))  # barely fitted: the flow carries the points
+    fused = fit_fused(video, corr, tiny_config(steps=5), run_preset("test").fusion)  # barely fitted: the flow carries
     moved, visible = fused.map_points(1, xy, 4)
     assert np.abs(moved - truth).max() < 0.05 and visible.all()
     same, _ = fused.map_points(2, xy, 2)

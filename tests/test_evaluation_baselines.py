@@ -19,7 +19,7 @@ from omnimotion_vfx.evaluation.suite import SUITES
 from omnimotion_vfx.evaluation.synthetic import SceneParams, build_scene, render, sample_points
 from omnimotion_vfx.flow.chained_tracker import ChainedFlowTracker
 from omnimotion_vfx.progress import NullProgress, StopToken
-from omnimotion_vfx.trackers import TrackerContext, tracker_names
+from omnimotion_vfx.tracking.registry import TrackerContext, tracker_names
 
 ROOT = Path(__file__).resolve().parents[1]
 

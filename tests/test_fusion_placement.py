@@ -1,4 +1,4 @@
-"""Visible-frame placement (track_refinement.py, pass 6): a point whose flow drifts a little every frame while
+"""Visible-frame placement (fusion/link_fusion.py, pass 6): a point whose flow drifts a little every frame while
 its surface's flow does not (a flow window straddling a feature) is put back by its surface's prediction,
 checked on the image; with `reacquire_visible` off the fused track keeps the drift."""
 
@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from flow_scene import gt_flow, sliding_square_clip
-from omnimotion_vfx.engine.config import preset
-from omnimotion_vfx.engine.track_refinement import FlowFusion
 from omnimotion_vfx.flow.correspondences import Correspondences, PairFlow
 from omnimotion_vfx.flow.schedule import pair_schedule
+from omnimotion_vfx.fusion import FlowFusion
+from omnimotion_vfx.tracking.presets import run_preset
 
 FRAMES, SIZE, BG, FG, SQUARE = 16, 96, (1, 0), (4, 0), 20
 QUERIES = np.array([[30.5, 16.5], [50.5, 20.5], [40.5, 78.5]])  # background, clear of the square's path
@@ -45,7 +45,7 @@ def clip():
 
 def _fused_error(clip, place: bool) -> tuple[np.ndarray, np.ndarray]:
     video, corr = clip
-    config = replace(preset("default").inference, redetect=False, reacquire_visible=place)
+    config = replace(run_preset("default").fusion, redetect=False, reacquire_visible=place)
     still = np.repeat(QUERIES[:, None], FRAMES, 1)
     tracks, visible = FlowFusion(corr, config, video).refine(np.zeros(len(QUERIES), np.int64), still,
                                                            np.ones(still.shape[:2], bool))

@@ -4,7 +4,7 @@ matches whether a frame's templates go one at a time or in one pass."""
 import cv2
 import numpy as np
 
-from omnimotion_vfx.engine.patch_correlation import FrameCorrelator
+from omnimotion_vfx.fusion.patch_correlation import FrameCorrelator
 
 
 def _textured(seed: int, shape=(64, 80, 3)) -> np.ndarray:

@@ -16,7 +16,7 @@ from omnimotion_vfx.pin.region import make_placement, parse_corners
 from omnimotion_vfx.pin.render import PinRenderer
 from omnimotion_vfx.pin.solve import solve_pin
 from omnimotion_vfx.progress import NullProgress, StopToken
-from omnimotion_vfx.trackers import TrackerContext, build_tracker
+from omnimotion_vfx.tracking.registry import TrackerContext, build_tracker
 
 CORNERS_UV = np.array([[30.0, 20.0], [130.0, 20.0], [130.0, 100.0], [30.0, 100.0]])  # on the plane's texture
 REF = 1001

@@ -9,8 +9,8 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from omnimotion_vfx.engine import preset
-from omnimotion_vfx.engine.surface_reacquisition import SurfaceReacquisition
+from omnimotion_vfx.fusion.surface_reacquisition import SurfaceReacquisition
+from omnimotion_vfx.tracking.presets import run_preset
 
 SIZE, FRAMES, LOST = 128, 12, range(5, 9)
 QUERY = np.array([52.0, 60.0])
@@ -87,7 +87,7 @@ def _query() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def test_lost_frames_are_refound_on_the_query_surface() -> None:
     truth, guess, visible = _query()
-    reacquire = SurfaceReacquisition(_video(occluded=False), _track_points, preset("default").inference)
+    reacquire = SurfaceReacquisition(_video(occluded=False), _track_points, run_preset("default").fusion)
     positions, found = reacquire(np.zeros(1, np.int64), guess, visible)
     assert found[0, LOST.start:LOST.stop].all()
     assert not found[0, visible[0]].any()  # visible frames are left to the fusion
@@ -97,7 +97,7 @@ def test_lost_frames_are_refound_on_the_query_surface() -> None:
 
 def test_an_occluder_in_front_is_not_refound() -> None:
     truth, guess, visible = _query()
-    reacquire = SurfaceReacquisition(_video(occluded=True), _track_points, preset("default").inference)
+    reacquire = SurfaceReacquisition(_video(occluded=True), _track_points, run_preset("default").fusion)
     _, found = reacquire(np.zeros(1, np.int64), guess, visible)
     assert not found[0, LOST.start:LOST.stop].any()
 
@@ -109,7 +109,7 @@ def test_drifted_visible_frames_are_placed_on_the_surface_prediction() -> None:
     visible = np.ones((1, FRAMES), bool)
     drifted = truth.copy()
     drifted[0, 1:] += (0.8, -0.8)
-    config = preset("default").inference
+    config = run_preset("default").fusion
     reacquire = SurfaceReacquisition(_video(occluded=False), _track_points, config)
     positions, placed = reacquire.place(np.zeros(1, np.int64), drifted, visible)
     assert placed[0, 1:].all() and not placed[0, 0]
@@ -126,7 +126,7 @@ def test_a_point_beside_its_surface_edge_is_refound_by_half_its_patch() -> None:
     edge = QUERY[0] + 2
     truth, guess, visible = _query()
     track_points = lambda frame, xy: _track_points(frame, xy, edge)  # noqa: E731
-    config = preset("default").inference
+    config = run_preset("default").fusion
     reacquire = SurfaceReacquisition(_edge_video(edge), track_points, config)
     positions, found = reacquire(np.zeros(1, np.int64), guess, visible)
     assert found[0, LOST.start:LOST.stop].all()
@@ -138,10 +138,10 @@ def test_a_point_beside_its_surface_edge_is_refound_by_half_its_patch() -> None:
 
 
 def test_the_fusion_reacquires_only_with_a_plate_of_the_flow_size() -> None:
-    from omnimotion_vfx.engine.track_refinement import FlowFusion
     from omnimotion_vfx.flow.correspondences import Correspondences
+    from omnimotion_vfx.fusion import FlowFusion
 
-    config = preset("default").inference
+    config = run_preset("default").fusion
     correspondences = Correspondences(num_frames=FRAMES, size=(SIZE, SIZE))
     assert FlowFusion(correspondences, config, _video(occluded=False)).reacquisition is not None
     assert FlowFusion(correspondences, config, _video(occluded=False)[:, :, : SIZE // 2]).reacquisition is None

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import InputError
 from ..io import open_plate
 from ..results.folder import MANIFEST_FILE, load_results
-from ..track_job import TrackJob, resolve_queries, results_dir_for
+from ..tracking.job import TrackJob, resolve_queries, results_dir_for
 
 INLINE_QUERY_FIELDS = ("query_points", "query_names")
 

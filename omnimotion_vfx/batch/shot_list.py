@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..track_job import TrackJob
+from ..tracking.job import TrackJob
 
 PATH_FIELDS = ("plate", "queries", "out")
 QUERY_FIELDS = ("queries", "grid", "query_points")

@@ -16,7 +16,7 @@ import ray
 
 from ..errors import InputError, Interrupted
 from ..progress import CallbackProgress, StopToken
-from ..track_job import TrackJob, run_track_job
+from ..tracking.job import TrackJob, run_track_job
 from .completion import finished_results
 
 STOP_POLL_SECONDS = 0.5

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from ..errors import InputError, Interrupted, OmnivfxError
 from ..progress import StopToken
-from ..track_job import TrackJob
+from ..tracking.job import TrackJob
 from .cluster import ShotResources, connect
 from .runner import BatchEvent, run_batch
 from .shot_list import Shot

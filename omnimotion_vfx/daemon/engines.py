@@ -15,7 +15,7 @@ from typing import Any, Callable, Protocol
 
 from ..progress import CallbackProgress, StopToken
 from ..results.folder import TrackResults, load_results, write_results
-from ..track_job import FittedJob, TrackJob, fit_job
+from ..tracking.job import FittedJob, TrackJob, fit_job
 
 log = logging.getLogger("omnivfx.daemon")
 PROGRESS_RATE = 4.0  # messages per second per job: enough for a bar, cheap for the loop

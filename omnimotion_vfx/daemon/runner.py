@@ -20,7 +20,7 @@ from typing import Any, Callable
 from ..errors import InputError, Interrupted
 from ..progress import NullProgress, StopToken
 from ..results.folder import TrackResults, load_results
-from ..track_job import TrackJob, fit_job
+from ..tracking.job import TrackJob, fit_job
 from .engines import JobEngine, LocalEngine
 from .fitted_cache import FittedCache
 from .inline_plate import write_inline_plate

@@ -22,7 +22,7 @@ import zmq
 
 from .. import __version__
 from ..errors import InputError
-from ..track_job import DEFAULT_TRACKER, TrackJob
+from ..tracking.job import DEFAULT_TRACKER, TrackJob
 from .engines import make_engine
 from .fitted_cache import FittedCache
 from .inline_plate import check_inline_frames

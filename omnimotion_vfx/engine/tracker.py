@@ -3,6 +3,8 @@
 Inference as published: the query ray's max-weight sample is the tracked surface point; it is mapped to every
 frame through canonical space, and it is occluded where the opacity in front of it on the target frame's ray
 exceeds the threshold, or where it lands outside the image. Work is chunked so dense queries keep memory bounded.
+These are the model's own tracks: the product fuses them with the input flow on top
+(tracking/fused_tracker.py), which the engine does not know about.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from .config import EngineConfig
 from .model import OmniMotionModel
 from .model_factory import build_model
 from .sampler import PairSampler
-from .track_refinement import FlowFusion
 from .trainer import Trainer
 
 
@@ -42,13 +43,11 @@ class EngineTracker:
     """`tracks, visible = tracker(queries)` in plate frames and pixels; `map_points` for dense use."""
 
     def __init__(self, model: OmniMotionModel, geometry: ClipGeometry, config: EngineConfig, device: torch.device,
-                 fusion: FlowFusion | None = None, history: list | None = None, events: list | None = None,
-                 fit_summary: dict | None = None) -> None:
+                 history: list | None = None, events: list | None = None, fit_summary: dict | None = None) -> None:
         self.model = model.eval()
         self.geometry = geometry
         self.config = config
         self.device = device
-        self.fusion = fusion
         self.history = history or []
         self.events = events or []
         self.fit_summary = fit_summary or {}  # steps done, seconds, what ended the fit (goes into the manifest)
@@ -58,7 +57,7 @@ class EngineTracker:
         tracks, visible = self.track_internal(index, xy)
         return self.geometry.to_plate(tracks), visible
 
-    def track_internal(self, index: np.ndarray, xy: np.ndarray, refine: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def track_internal(self, index: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """0-based query frames [N] and processing pixels [N, 2] -> tracks [N, T, 2] px, visible [N, T]."""
         t = self.model.num_frames
         n = len(index)
@@ -78,9 +77,6 @@ class EngineTracker:
                 visible[sl] = vis.reshape(m, t)
         visible[np.arange(n), index] = True
         tracks[np.arange(n), index] = xy
-        if (self.config.inference.refine if refine is None else refine) and self.fusion is not None:
-            tracks, visible = self.fusion.refine(np.asarray(index), tracks, visible)
-            tracks[np.arange(n), index] = xy
         return tracks, visible
 
     def _map_canonical(self, canonical: torch.Tensor, dst: torch.Tensor, codes: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -93,15 +89,17 @@ class EngineTracker:
         return px.cpu().numpy(), visible.cpu().numpy()
 
     def map_points(self, src_frame: int, xy: np.ndarray, dst_frame: int) -> tuple[np.ndarray, np.ndarray]:
-        """Positions xy [N, 2] (plate pixels) at plate frame src_frame -> [N, 2] at dst_frame and visible [N].
-        The model maps every point in one pass (chunked: bounded memory for every pixel of a frame); with
-        fusion on, points the flow carries from src to dst take the flow's position (and count as visible)."""
-        frames = list(self.geometry.frame_numbers)
-        src, dst = frames.index(int(src_frame)), frames.index(int(dst_frame))
-        scale = np.asarray(self.geometry.scale_xy)
-        pts = (np.asarray(xy, np.float64).reshape(-1, 2) * scale).astype(np.float32)
+        """Positions xy [N, 2] (plate pixels) at plate frame src_frame -> [N, 2] at dst_frame and visible [N]."""
+        src, dst = self.geometry.frame_index(src_frame), self.geometry.frame_index(dst_frame)
+        pts = self.geometry.points_to_internal(xy)
         if src == dst:
-            return (pts / scale).astype(np.float32), np.ones(len(pts), bool)
+            return self.geometry.to_plate(pts), np.ones(len(pts), bool)
+        out, vis = self.map_internal(src, pts, dst)
+        return self.geometry.to_plate(out), vis
+
+    def map_internal(self, src: int, pts: np.ndarray, dst: int) -> tuple[np.ndarray, np.ndarray]:
+        """Processing pixels pts [N, 2] float32 at 0-based frame src -> [N, 2] at dst and visible [N]. Every point
+        in one pass, chunked: bounded memory for every pixel of a frame."""
         out = np.zeros_like(pts)
         vis = np.zeros(len(pts), bool)
         step = self.config.inference.chunk
@@ -113,12 +111,7 @@ class EngineTracker:
                 canonical = self.model.max_weight_canonical(s, self.model.normalise(chunk), codes)
                 mapped, visible = self._map_canonical(canonical, torch.full_like(s, dst), codes)
                 out[start:start + step], vis[start:start + step] = mapped, visible
-        if self.config.inference.refine and self.fusion is not None:
-            for start in range(0, len(pts), 1 << 16):
-                sl = slice(start, start + (1 << 16))
-                out[sl], reached = self.fusion.carry(src, pts[sl].astype(np.float64), dst, out[sl])
-                vis[sl] |= reached
-        return (out / scale).astype(np.float32), vis
+        return out, vis
 
 
 def fit(video: np.ndarray, correspondences: Correspondences, config: EngineConfig, geometry: ClipGeometry | None = None,
@@ -140,6 +133,5 @@ def fit(video: np.ndarray, correspondences: Correspondences, config: EngineConfi
         trainer.load_state_dict(state)
     if state is None or not state.get("done") or (trainer.step < config.trainer.steps and not trainer.budget_spent()):
         trainer.fit()
-    fusion = FlowFusion(correspondences, config.inference, video) if config.inference.refine else None
     geometry = geometry or ClipGeometry(tuple(range(t)))
-    return EngineTracker(model, geometry, config, device, fusion, trainer.history, trainer.events, trainer.summary())
+    return EngineTracker(model, geometry, config, device, trainer.history, trainer.events, trainer.summary())

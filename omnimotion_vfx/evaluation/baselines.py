@@ -4,7 +4,7 @@
 - direct flow: DIS flow from the query frame straight to every other frame; a point is occluded where the
   forward-backward cycle error at its position exceeds a threshold, or where it leaves the image. It has no
   drift but breaks on large motion, which is the contrast the paper draws.
-- flow fusion: the engine's multi-gap flow fusion (engine/track_refinement.py) with no fitted model, each
+- flow fusion: the product's multi-gap flow fusion (fusion/link_fusion.py) with no fitted model, each
   query's anchor being its own position in every frame. It is what the engine would give if the fit added
   nothing, so the engine's rows are read against it to see what the fitted model buys.
 
@@ -22,11 +22,11 @@ from typing import Any, Callable
 import numpy as np
 
 from ..clip_geometry import ClipGeometry
-from ..flow import FlowConfig, compute_correspondences
+from ..flow import compute_correspondences
 from ..flow.backends import DisBackend
 from ..flow.warp import sample_points
 from ..progress import NullProgress, ProgressReporter
-from ..trackers import PointTracker, TrackerContext, build_tracker, tracker_names
+from ..tracking.registry import PointTracker, TrackerContext, build_tracker, tracker_names
 
 BASELINES = ("chained-flow", "direct-flow")  # the paper's two flow baselines
 
@@ -117,18 +117,17 @@ def build_direct_flow(video: np.ndarray, geometry: ClipGeometry, context: Tracke
 
 
 class FlowFusionTracker:
-    """`tracks, visible = tracker(queries)` from the engine preset's flow and fusion settings, without a fit."""
+    """`tracks, visible = tracker(queries)` from the run preset's flow and fusion settings, without a fit."""
 
     def __init__(self, video: np.ndarray, geometry: ClipGeometry, context: TrackerContext) -> None:
-        from ..engine import preset  # torch loads only when this baseline is used
-        from ..engine.job import FLOW_PRESET_OF
-        from ..engine.track_refinement import FlowFusion
+        from ..fusion import FlowFusion  # torch loads only when this baseline is used
+        from ..tracking.presets import run_preset
 
-        engine = preset(context.preset)
-        self.flow_config = FlowConfig.preset(FLOW_PRESET_OF.get(engine.name, "default"))
+        run = run_preset(context.preset)
+        self.flow_config = run.flow
         correspondences = compute_correspondences(video, self.flow_config, context.work_dir / "flow", context.progress,
                                                   context.stop)
-        self.fusion = FlowFusion(correspondences, engine.inference, video)
+        self.fusion = FlowFusion(correspondences, run.fusion, video)
         self.geometry = geometry
         self.frames = len(video)
 
@@ -148,7 +147,7 @@ class FlowFusionTracker:
 
 def build_flow_fusion(video: np.ndarray, geometry: ClipGeometry, context: TrackerContext) -> tuple[PointTracker, dict[str, Any]]:
     tracker = FlowFusionTracker(video, geometry, context)
-    return tracker, {"flow": dataclasses.asdict(tracker.flow_config), "inference": dataclasses.asdict(tracker.fusion.config)}
+    return tracker, {"flow": dataclasses.asdict(tracker.flow_config), "fusion": dataclasses.asdict(tracker.fusion.config)}
 
 
 EVALUATION_TRACKERS: dict[str, Callable[[np.ndarray, ClipGeometry, TrackerContext], tuple[PointTracker, dict[str, Any]]]] = {

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..clip_geometry import ClipGeometry
 from ..progress import NullProgress, StopToken
-from ..trackers import TrackerContext
+from ..tracking.registry import TrackerContext, environment_overrides
 from .baselines import build_evaluation_tracker
 from .rendered.cache import load_rendered
 from .rendered.recipes import RenderedClip
@@ -81,7 +81,7 @@ def evaluate_modes(clip: ClipData, tracker: str, preset: str = "default", device
     plate_queries = queries.copy()
     plate_queries[:, 0] += FIRST_FRAME
     with tempfile.TemporaryDirectory(prefix="omnivfx-eval-") as work:
-        context = TrackerContext(Path(work), preset, device, NullProgress(), StopToken())
+        context = TrackerContext(Path(work), preset, device, NullProgress(), StopToken(), overrides=environment_overrides())
         start = time.perf_counter()
         model, _ = build_evaluation_tracker(tracker, clip.video, ClipGeometry(frames), context)
         tracks, visible = model(plate_queries.astype(np.float32))

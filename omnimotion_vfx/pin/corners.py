@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..progress import StopToken
-from ..trackers import PointTracker
+from ..tracking.registry import PointTracker
 from .region import make_placement
 from .solve import DEFAULT_MAX_POINTS, solve_pin
 

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from ..progress import StopToken
-from ..trackers import PointTracker
+from ..tracking.registry import PointTracker
 
 MIN_POINTS = 8
 NOISE_FLOOR_PX = 0.05  # tracker noise assumed at least this, so exact answers do not make any model win by 0/0

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..progress import StopToken
-from ..trackers import PointTracker
+from ..tracking.registry import PointTracker
 from .motion import FrameFit, RegionTracks, apply_homography, fit_homographies, track_points
 from .region import PinPlacement, graphic_homography, sample_region
 

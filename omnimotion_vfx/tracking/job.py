@@ -1,7 +1,8 @@
 """One tracking job from plate to results folder: the unit the CLI, the daemon and the batch runner share.
 
 A `TrackJob` is plain data (JSON-serialisable: it is also the farm job spec of `omnivfx track --job`).
-`run_track_job` reads the plate, builds the tracker, answers the queries and writes the results folder.
+`run_track_job` reads the plate, builds the tracker, answers the queries and writes the results folder;
+`load_fitted` rebuilds the fitted clip of a results folder (dense exports, more queries) without refitting.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from .clip_geometry import ClipGeometry
-from .errors import InputError
-from .io import open_plate
-from .io.queries import Queries, check_queries, grid_queries, read_queries_csv
-from .progress import NullProgress, ProgressReporter, StopToken
-from .results.folder import TrackResults, build_manifest, default_results_dir, write_results
-from .trackers import TrackerContext, build_tracker, tracker_names
+from ..clip_geometry import ClipGeometry
+from ..errors import InputError
+from ..io import Plate, open_plate
+from ..io.queries import Queries, check_queries, grid_queries, read_queries_csv
+from ..progress import NullProgress, ProgressReporter, StopToken
+from ..results.folder import TrackResults, build_manifest, default_results_dir, load_results, write_results
+from .registry import TrackerContext, build_tracker, environment_overrides, tracker_names
 
 DEFAULT_TRACKER = "omnimotion"
 
@@ -141,29 +142,54 @@ class FittedJob:
 
 def fit_job(job: TrackJob, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> tuple[FittedJob, Queries]:
     """Read the plate, resolve the queries and fit (or reload from the results folder) the tracker."""
-    progress = progress or NullProgress()
-    stop = stop or StopToken()
-    if job.tracker not in tracker_names():  # fail before reading a long plate
-        raise InputError(f"unknown tracker {job.tracker!r}; choose one of {', '.join(tracker_names())}")
-    timings: dict[str, float] = {}
+    _check_tracker(job)
     t0 = time.monotonic()
     plate = open_plate(job.plate, job.frames, job.layer, job.colorspace, job.proxy)
-    queries = resolve_queries(job, plate.frame_numbers, plate.full_size)
+    queries = resolve_queries(job, plate.frame_numbers, plate.full_size)  # bad queries fail before a long read
+    return _fit_plate(job, plate, t0, progress, stop), queries
+
+
+def load_fitted(results_dir: str | Path, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> FittedJob:
+    """The fitted clip behind a results folder, rebuilt from the job its manifest stores with the folder as its
+    `out`: the flow cache and the engine checkpoint there are re-used, so nothing refits (the chained-flow
+    tracker recomputes its flow). The folder's queries are already answered and are not needed."""
+    results_dir = Path(results_dir)
+    job_dict = dict(load_results(results_dir).manifest.get("config", {}).get("job") or {})
+    if not job_dict:
+        raise InputError(f"{results_dir}/manifest.json holds no job; re-run `omnivfx track` to export dense formats")
+    for key in ("queries", "grid", "grid_frame"):
+        job_dict.pop(key, None)
+    job_dict["out"] = str(results_dir)  # caches and checkpoints live in the results folder, wherever it is now
+    job = TrackJob.from_dict(job_dict, source=f"{results_dir}/manifest.json")
+    _check_tracker(job)
+    t0 = time.monotonic()
+    return _fit_plate(job, open_plate(job.plate, job.frames, job.layer, job.colorspace, job.proxy), t0, progress, stop)
+
+
+def _check_tracker(job: TrackJob) -> None:
+    if job.tracker not in tracker_names():  # fail before reading a long plate
+        raise InputError(f"unknown tracker {job.tracker!r}; choose one of {', '.join(tracker_names())}")
+
+
+def _fit_plate(job: TrackJob, plate: Plate, t0: float, progress: ProgressReporter | None, stop: StopToken | None) -> FittedJob:
+    """Read the opened plate (from `t0`, when opening began) and build the job's tracker on it."""
+    progress = progress or NullProgress()
+    stop = stop or StopToken()
     out_dir = results_dir_for(job, plate.sequence.source, plate.sequence.name)
     video = plate.load_uint8(progress)
-    timings["read"] = time.monotonic() - t0
+    timings = {"read": time.monotonic() - t0}
     stop.raise_if_requested("after reading the plate")
 
     t1 = time.monotonic()
     geometry = ClipGeometry(tuple(plate.frame_numbers), plate.scale_xy)
-    context = TrackerContext(out_dir / "work", job.preset, job.device, progress, stop, 60.0 * (job.fit_minutes or 0.0))
+    context = TrackerContext(out_dir / "work", job.preset, job.device, progress, stop, 60.0 * (job.fit_minutes or 0.0),
+                             environment_overrides())
     tracker, config = build_tracker(job.tracker, video, geometry, context)
     timings["fit"] = time.monotonic() - t1
-    fitted = FittedJob(
+    return FittedJob(
         job, tracker, config, plate.frame_numbers, plate.full_size, plate.size, plate.sequence.source,
         plate.converter.description, out_dir, timings,
     )
-    return fitted, queries
 
 
 def run_track_job(job: TrackJob, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> Path:

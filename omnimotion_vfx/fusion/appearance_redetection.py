@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .config import InferenceConfig
+from .config import FusionConfig
 from .patch_correlation import FrameCorrelator
 from .surface_reacquisition import _ncc, _patch
 
@@ -40,7 +40,7 @@ ELSEWHERE_PX = 4  # the runner-up match is looked for at least this far (whole p
 class AppearanceRedetection:
     """Finds lost frames of query tracks by appearance alone; see the module notes."""
 
-    def __init__(self, video: np.ndarray, link_flow: LinkFlow, config: InferenceConfig) -> None:
+    def __init__(self, video: np.ndarray, link_flow: LinkFlow, config: FusionConfig) -> None:
         self.frames = video  # [T, H, W, C] processing pixels
         self.link_flow = link_flow
         self.config = config

@@ -39,8 +39,8 @@ import numpy as np
 
 from ..flow.correspondences import Correspondences, PairFlow
 from ..flow.warp import sample_points_of
-from .config import InferenceConfig
 from .appearance_redetection import AppearanceRedetection
+from .config import FusionConfig
 from .surface_reacquisition import SurfaceReacquisition
 
 SOLVE_BYTES = 256 << 20  # memory for one chunk of [n, T, T] normal equations
@@ -50,7 +50,7 @@ PAIRS_PER_BLOCK = 64  # flow links read at once in a solve (bounds the [pairs, n
 class FlowFusion:
     """The passes above over one clip's correspondences; `refine` for query tracks, `carry` for dense use."""
 
-    def __init__(self, correspondences: Correspondences, config: InferenceConfig, video: np.ndarray | None = None) -> None:
+    def __init__(self, correspondences: Correspondences, config: FusionConfig, video: np.ndarray | None = None) -> None:
         """`video` [T, H, W, C] at the flow's resolution enables surface re-acquisition (`config.reacquire`)."""
         self.num_frames = correspondences.num_frames
         self.size = correspondences.size

@@ -28,7 +28,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from .config import InferenceConfig
+from .config import FusionConfig
 
 PointTracker = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]  # (frame [M], xy [M, 2]) -> tracks, visible
 HYPOTHESES = 64
@@ -39,7 +39,7 @@ MIN_SUPPORTS = 4
 class SurfaceReacquisition:
     """Predicts lost frames of query tracks from the supports that share their surface; see the module notes."""
 
-    def __init__(self, video: np.ndarray, track_points: PointTracker, config: InferenceConfig) -> None:
+    def __init__(self, video: np.ndarray, track_points: PointTracker, config: FusionConfig) -> None:
         self.frames = video  # [T, H, W, C] processing pixels, any dtype cv2.remap reads
         self.track_points = track_points
         self.config = config

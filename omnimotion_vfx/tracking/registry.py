@@ -7,15 +7,17 @@ the proxy scaling. New trackers (the OmniMotion engine, its fast variants) regis
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
 import numpy as np
 
-from .clip_geometry import ClipGeometry
-from .errors import InputError
-from .progress import ProgressReporter, StopToken
+from ..clip_geometry import ClipGeometry
+from ..errors import InputError
+from ..progress import ProgressReporter, StopToken
 
 
 class PointTracker(Protocol):
@@ -32,7 +34,8 @@ class PointTracker(Protocol):
 
 @dataclass
 class TrackerContext:
-    """Everything a tracker may use besides the pixels: where to cache and checkpoint, progress, stopping."""
+    """Everything a tracker may use besides the pixels: where to cache and checkpoint, progress, stopping, and
+    single settings that differ from the preset (plain data: trackers never read the environment)."""
 
     work_dir: Path
     preset: str
@@ -40,6 +43,22 @@ class TrackerContext:
     progress: ProgressReporter
     stop: StopToken
     fit_seconds: float = 0.0  # deadline for a per-clip fit, in seconds of fitting (0: the preset's full schedule)
+    overrides: dict[str, Any] = field(default_factory=dict)  # dotted settings, e.g. {"trainer.steps": 500}
+
+
+def environment_overrides() -> dict[str, Any]:
+    """`OMNIVFX_ENGINE_OVERRIDES`, a JSON object of dotted settings of the run preset (docs/engine.md), for
+    experiments and tests; {} when unset."""
+    text = os.environ.get("OMNIVFX_ENGINE_OVERRIDES", "").strip()
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise InputError('OMNIVFX_ENGINE_OVERRIDES must be a JSON object, e.g. {"trainer.steps": 500}')
+    return data
 
 
 TrackerBuilder = Callable[[np.ndarray, ClipGeometry, TrackerContext], tuple[PointTracker, dict[str, Any]]]
@@ -70,4 +89,4 @@ def build_tracker(name: str, video: np.ndarray, geometry: ClipGeometry, context:
 def _load_builtin() -> None:
     if _REGISTRY:
         return
-    from . import builtin_trackers  # noqa: F401  (registers on import)
+    from . import builtin  # noqa: F401  (registers on import)

@@ -6,9 +6,9 @@ import dataclasses
 
 import numpy as np
 
-from .clip_geometry import ClipGeometry
-from .flow.chained_tracker import ChainedFlowConfig, ChainedFlowTracker
-from .trackers import TrackerContext, register_tracker
+from ..clip_geometry import ClipGeometry
+from ..flow.chained_tracker import ChainedFlowConfig, ChainedFlowTracker
+from .registry import TrackerContext, register_tracker
 
 
 @register_tracker("chained-flow")
@@ -20,6 +20,6 @@ def build_chained_flow(video: np.ndarray, geometry: ClipGeometry, context: Track
 
 @register_tracker("omnimotion")
 def build_omnimotion(video: np.ndarray, geometry: ClipGeometry, context: TrackerContext):
-    from .engine import build_engine_tracker  # torch loads only when the engine is used
+    from .engine_builder import build_engine_tracker  # torch loads only when the engine is used
 
     return build_engine_tracker(video, geometry, context)
