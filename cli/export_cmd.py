@@ -27,9 +27,10 @@ Examples:
 
 
 def run_export(results_dir: str | Path, formats: str | tuple[str, ...], progress=None, stop=None,
-               out: str | Path | None = None, map_points=None, **options) -> dict[str, list[Path]]:
-    """Library-level body of the command, also called by `omnivfx track --export`, which passes the tracker it
-    has just fitted as `map_points` so dense formats do not fit (or recompute flow) a second time."""
+               out: str | Path | None = None, fitted=None, **options) -> dict[str, list[Path]]:
+    """Library-level body of the command, also called by `omnivfx track --export`, which passes the clip it has
+    just fitted (`fitted`) so dense formats do not reload it. Dense formats read the clip's motion field with
+    the folder's query tracks joined: vectors, STMaps and mattes agree with the tracks."""
     from omnimotion_vfx.exporters import DENSE_FORMATS, ExportOptions, export_results, parse_formats
     from omnimotion_vfx.exporters.registry import check_options
     from omnimotion_vfx.results import load_results
@@ -38,10 +39,12 @@ def run_export(results_dir: str | Path, formats: str | tuple[str, ...], progress
     names = parse_formats(formats)
     export_options = ExportOptions(out=Path(out) if out else Path(results_dir) / "export", **options)
     check_options(results, names, export_options)
-    if map_points is None and any(name in DENSE_FORMATS for name in names):
+    map_points = None
+    if any(name in DENSE_FORMATS for name in names):
         from omnimotion_vfx.tracking.job import load_fitted
 
-        map_points = load_fitted(results_dir, progress, stop).tracker.map_points
+        fitted = fitted or load_fitted(results_dir, progress, stop)
+        map_points = fitted.motion(results, progress, stop).map_points
     return export_results(results, names, export_options, map_points, progress, stop)
 
 

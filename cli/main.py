@@ -100,7 +100,7 @@ def track(plate, frames, queries, grid, grid_frame, out, tracker, preset, device
         if export_formats:
             from .export_cmd import run_export
 
-            run_export(folder, export_formats, progress, stop, map_points=fitted.tracker.map_points)
+            run_export(folder, export_formats, progress, stop, fitted=fitted)
     folder = folder.resolve()
     click.echo(json.dumps({"result": str(folder)}) if json_progress else str(folder))
 

@@ -74,7 +74,7 @@ def pin(plate, graphic, at_frame, corners, mask, mode, out, over, stmap_dir, fra
         if at_frame not in plate_obj.frame_numbers:
             raise InputError(f"--at {at_frame} is not a frame of the plate ({plate_obj.frame_numbers[0]}-{plate_obj.frame_numbers[-1]})")
         fitted, _ = fit_job(job, progress, stop)
-        solve = solve_pin(fitted.tracker, fitted.frame_numbers, placement, source.size, stop=stop)
+        solve = solve_pin(fitted.motion(progress=progress, stop=stop), fitted.frame_numbers, placement, source.size, stop=stop)
         report = run_pin(solve, source, PinOutputs(out, over, stmap_dir), mode, PlateFrames(plate_obj) if over else None, progress, stop)
     held = [f for f in solve.frames if solve.fits[f].held]
     low = min(solve.fits[f].visible_fraction for f in solve.frames)

@@ -4,6 +4,8 @@ import numpy as np
 
 from engine_clips import SHIFT, exact_correspondences, tiny_config, translating_clip
 from omnimotion_vfx.engine import fit
+from omnimotion_vfx.motion.config import MotionConfig
+from omnimotion_vfx.motion.seeding import seed_field
 from omnimotion_vfx.tracking.fused_tracker import fit_fused
 from omnimotion_vfx.tracking.presets import run_preset
 
@@ -23,7 +25,7 @@ def test_overfits_translating_texture():
     assert tracker.history[-1][1] < tracker.history[0][1]
 
 
-def test_map_points_carries_points_with_the_flow():
+def test_the_motion_field_carries_points_with_the_flow():
     frames, size = 8, 32
     video = translating_clip(frames, size)
     corr = exact_correspondences(frames, size)
@@ -31,7 +33,8 @@ def test_map_points_carries_points_with_the_flow():
     xy = np.stack([xs.ravel(), ys.ravel()], 1)
     truth = xy - SHIFT * 3
     fused = fit_fused(video, corr, tiny_config(steps=5), run_preset("test").fusion)  # barely fitted: the flow carries
-    moved, visible = fused.map_points(1, xy, 4)
+    field = seed_field(fused.track_nodes, frames, (size, size), fused.adjacent_flow(), MotionConfig(node_spacing_px=64.0))
+    moved, visible = field.map(1, xy.astype(np.float32), 4)
     assert np.abs(moved - truth).max() < 0.05 and visible.all()
-    same, _ = fused.map_points(2, xy, 2)
+    same, _ = field.map(2, xy.astype(np.float32), 2)
     np.testing.assert_allclose(same, xy, atol=1e-5)

@@ -50,16 +50,18 @@ def test_track_chained_flow_through_the_cli(clip, tmp_path):
     assert [p.stat().st_mtime_ns for p in cached] == stamps
 
 
-def test_map_points_matches_the_tracks_and_occlusion_threshold_is_an_option(clip):
+def test_motion_field_seeds_match_the_tracks_and_occlusion_threshold_is_an_option(clip):
     video, masks = clip
     geometry = ClipGeometry(tuple(range(FIRST, FIRST + FRAMES)))
     tracker = ChainedFlowTracker(video, geometry)
     rows, cols = np.nonzero(~masks[0])
     xy = np.column_stack([cols, rows])[::7] + 0.5
     tracks, visible = tracker(np.column_stack([np.full(len(xy), FIRST), xy]))
-    mapped, mapped_visible = tracker.map_points(FIRST, xy, FIRST + 4)
-    np.testing.assert_allclose(mapped, tracks[:, 4], atol=1e-3)
-    np.testing.assert_array_equal(mapped_visible, visible[:, 4])
+    seeds, seeds_visible = tracker.track_nodes(np.zeros(len(xy), np.int64), xy.astype(np.float32))
+    np.testing.assert_allclose(seeds, tracks, atol=1e-3)
+    np.testing.assert_array_equal(seeds_visible, visible)
+    assert tracker.step(3, 1) is tracker.forward[3] and tracker.step(3, -1) is tracker.backward[2]
+    assert tracker.step(FRAMES - 1, 1) is None and tracker.step(0, -1) is None
     # background points the square runs over fail the 3 px cycle check; the paper's 48 px baseline keeps them
     assert not visible.all()
     paper = ChainedFlowTracker(video, geometry, ChainedFlowConfig.preset("paper"))

@@ -11,6 +11,7 @@ from test_pin_synthetic_plate import DISK_RADIUS, FRAMES, SIZE, GroundTruthTrack
 
 from omnimotion_vfx.clip_geometry import ClipGeometry
 from omnimotion_vfx.errors import InputError
+from omnimotion_vfx.motion.build import clip_motion
 from omnimotion_vfx.pin.corners import pin_corners_per_frame, to_nuke_cornerpin
 from omnimotion_vfx.pin.region import make_placement, parse_corners
 from omnimotion_vfx.pin.render import PinRenderer
@@ -46,7 +47,7 @@ def test_corners_with_the_chained_flow_tracker(plate: SyntheticPlate) -> None:
     """The product tracker on the rendered pixels: reported, and guarded against regressions."""
     context = TrackerContext(Path(tempfile.mkdtemp()), "default", "cpu", NullProgress(), StopToken())
     tracker, _ = build_tracker("chained-flow", plate.uint8(), ClipGeometry(tuple(FRAMES)), context)
-    keys = pin_corners_per_frame(tracker, FRAMES, REF, plate.plane_point(REF, CORNERS_UV), (SIZE, SIZE))
+    keys = pin_corners_per_frame(clip_motion(tracker, tracker.geometry), FRAMES, REF, plate.plane_point(REF, CORNERS_UV), (SIZE, SIZE))
     errors = _corner_errors(plate, keys)
     print(f"\nplanar corner error, chained-flow: max {errors.max():.3f} px, mean {errors.mean():.3f} px, last frame {errors[-1]:.3f} px")
     assert errors.max() < 4.0

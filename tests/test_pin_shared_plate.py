@@ -37,10 +37,9 @@ class SceneTracker:
         at_query = np.arange(tracks.shape[1])[None, :] == np.asarray(queries)[:, :1].astype(int)
         return np.where(at_query[..., None], tracks, noisy).astype(np.float32), visible
 
-    def map_points(self, src_frame: int, xy: np.ndarray, dst_frame: int) -> tuple[np.ndarray, np.ndarray]:
-        queries = np.column_stack([np.full(len(xy), src_frame), xy])
-        tracks, visible = self(queries)
-        return tracks[:, dst_frame], visible[:, dst_frame]
+    def track(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The motion-field contract the pin reads (motion/plate_motion.py)."""
+        return self(queries)
 
 
 @pytest.fixture(scope="module")

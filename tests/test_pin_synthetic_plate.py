@@ -149,6 +149,10 @@ class GroundTruthTracker:
         visible = inside & np.where(on_disk, True, ~covered & np.where(on_plane, True, ~dst_on_plane))
         return self._perturb(out, src_frame == dst_frame), visible
 
+    def track(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The motion-field contract the pin reads (motion/plate_motion.py), answered exactly."""
+        return self(queries)
+
     def __call__(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         queries = np.asarray(queries, np.float64)
         tracks = np.zeros((len(queries), len(self.plate.frames), 2), np.float32)

@@ -27,7 +27,7 @@ def test_every_engine_preset_has_a_run_preset_with_its_flow_and_fusion():
         run = run_preset(name)
         assert run.name == run.engine.name == name and run.flow == FlowConfig.preset(flow)
         assert run.fusion.enabled == (name != "paper")
-    assert set(run_preset("test").to_dict()) == {"name", "flow", "engine", "fusion"}
+    assert set(run_preset("test").to_dict()) == {"name", "flow", "engine", "fusion", "motion"}
 
 
 def test_overrides_reach_engine_and_fusion_and_old_names_still_work():

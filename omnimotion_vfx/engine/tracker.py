@@ -40,7 +40,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 class EngineTracker:
-    """`tracks, visible = tracker(queries)` in plate frames and pixels; `map_points` for dense use."""
+    """The fitted model's own answer: `tracks, visible = tracker(queries)` in plate frames and pixels, and
+    `map_points` for the model's dense mapping (ablations; the product's dense outputs read the motion field)."""
 
     def __init__(self, model: OmniMotionModel, geometry: ClipGeometry, config: EngineConfig, device: torch.device,
                  history: list | None = None, events: list | None = None, fit_summary: dict | None = None) -> None:

@@ -103,12 +103,6 @@ class DirectFlowTracker:
         self.progress.end()
         return self.geometry.to_plate(tracks), visible
 
-    def map_points(self, src_frame: int, xy: np.ndarray, dst_frame: int) -> tuple[np.ndarray, np.ndarray]:
-        frames = list(self.geometry.frame_numbers)
-        src, dst = frames.index(int(src_frame)), frames.index(int(dst_frame))
-        scale = np.asarray(self.geometry.scale_xy)
-        out, vis = self._follow(np.asarray(xy, np.float64) * scale, src)
-        return (out[:, dst] / scale).astype(np.float32), vis[:, dst]
 
 
 def build_direct_flow(video: np.ndarray, geometry: ClipGeometry, context: TrackerContext) -> tuple[PointTracker, dict[str, Any]]:
@@ -137,12 +131,6 @@ class FlowFusionTracker:
         tracks, visible = self.fusion.refine(index, anchor, np.ones(anchor.shape[:2], bool))
         return self.geometry.to_plate(tracks), visible
 
-    def map_points(self, src_frame: int, xy: np.ndarray, dst_frame: int) -> tuple[np.ndarray, np.ndarray]:
-        frames = list(self.geometry.frame_numbers)
-        queries = np.column_stack([np.full(len(xy), src_frame), np.asarray(xy, np.float64)])
-        tracks, visible = self(queries)
-        dst = frames.index(int(dst_frame))
-        return tracks[:, dst], visible[:, dst]
 
 
 def build_flow_fusion(video: np.ndarray, geometry: ClipGeometry, context: TrackerContext) -> tuple[PointTracker, dict[str, Any]]:

@@ -20,7 +20,6 @@ from .compute import compute_correspondences
 from .config import FlowConfig
 from .warp import sample_points
 
-MAP_CHUNK = 1 << 16  # points per step of map_points: bounds memory when mapping every pixel of a frame
 
 
 @dataclass
@@ -57,43 +56,38 @@ class ChainedFlowTracker:
                                         dis_finest_scale=self.config.dis_finest_scale)
         correspondences = compute_correspondences(video, flow_config, cache_dir, progress, stop)
         t = len(video)
+        self.num_frames = t
         self.size = (video.shape[2], video.shape[1])
+        self.device = "cpu"
         self.forward = [correspondences.pairs[(i, i + 1)].flow for i in range(t - 1)]
         self.backward = [correspondences.pairs[(i + 1, i)].flow for i in range(t - 1)]
         self.cycle_threshold = flow_config.px(self.config.occlusion_cycle_px, video.shape[1])
 
     def __call__(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         index, xy = self.geometry.to_internal(queries)
-        n, t = len(index), len(self.forward) + 1
-        tracks = np.zeros((n, t, 2), np.float32)
-        visible = np.zeros((n, t), bool)
-        for start in np.unique(index):
-            rows = np.nonzero(index == start)[0]
-            pts, vis = self._follow(xy[rows].astype(np.float64), int(start))
-            tracks[rows] = pts
-            visible[rows] = vis
+        tracks, visible = self.track_nodes(index, xy)
         return self.geometry.to_plate(tracks), visible
 
-    def map_points(self, src_frame: int, xy: np.ndarray, dst_frame: int) -> tuple[np.ndarray, np.ndarray]:
-        """Positions xy [N, 2] (plate pixels) at plate frame `src_frame` carried to `dst_frame` along the chain."""
-        frames = list(self.geometry.frame_numbers)
-        src, dst = frames.index(int(src_frame)), frames.index(int(dst_frame))
-        scale = np.asarray(self.geometry.scale_xy)
-        pts = np.asarray(xy, np.float64).reshape(-1, 2) * scale
-        out = np.empty((len(pts), 2), np.float32)
-        visible = np.empty(len(pts), bool)
-        for start in range(0, len(pts), MAP_CHUNK):
-            chunk = slice(start, start + MAP_CHUNK)
-            out[chunk], visible[chunk] = self._walk(pts[chunk], src, dst)
-        return (out / scale).astype(np.float32), visible
+    def track_nodes(self, index: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """0-based frames [N] and processing pixels [N, 2] -> chained tracks [N, T, 2], visible [N, T]: the
+        motion field's seeds."""
+        tracks = np.zeros((len(index), self.num_frames, 2), np.float32)
+        visible = np.zeros((len(index), self.num_frames), bool)
+        for start in np.unique(index):
+            rows = np.nonzero(index == start)[0]
+            tracks[rows], visible[rows] = self._follow(np.asarray(xy, np.float64)[rows], int(start))
+        return tracks, visible
 
-    def _walk(self, xy: np.ndarray, src: int, dst: int) -> tuple[np.ndarray, np.ndarray]:
-        """Positions at frame index `dst` and whether the last link was visible (no per-frame history kept)."""
-        visible = np.ones(len(xy), bool)
-        direction = 1 if dst >= src else -1
-        for frame in range(src, dst, direction):
-            xy, visible = self._step(xy, frame, direction)
-        return xy.astype(np.float32), visible
+    def adjacent_flow(self) -> "ChainedFlowTracker":
+        return self
+
+    def step(self, frame: int, direction: int) -> np.ndarray | None:
+        """The adjacent flow from `frame` to `frame + direction` (the motion field's AdjacentFlow)."""
+        if direction == 1 and 0 <= frame < len(self.forward):
+            return self.forward[frame]
+        if direction == -1 and 1 <= frame <= len(self.backward):
+            return self.backward[frame - 1]
+        return None
 
     def _step(self, pos: np.ndarray, frame: int, direction: int) -> tuple[np.ndarray, np.ndarray]:
         """One link: the next position and whether it is visible (cycle-consistent and inside the image)."""

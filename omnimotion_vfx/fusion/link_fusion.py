@@ -48,7 +48,7 @@ PAIRS_PER_BLOCK = 64  # flow links read at once in a solve (bounds the [pairs, n
 
 
 class FlowFusion:
-    """The passes above over one clip's correspondences; `refine` for query tracks, `carry` for dense use."""
+    """The passes above over one clip's correspondences: `refine` fuses query tracks and the motion field's seeds."""
 
     def __init__(self, correspondences: Correspondences, config: FusionConfig, video: np.ndarray | None = None) -> None:
         """`video` [T, H, W, C] at the flow's resolution enables surface re-acquisition (`config.reacquire`)."""
@@ -70,7 +70,6 @@ class FlowFusion:
         self.first = np.array([p.i for p in self.pairs], np.int64)
         self.second = np.array([p.j for p in self.pairs], np.int64)
         self.back = np.array([self.index.get((p.j, p.i), -1) for p in self.pairs], np.int64)  # -1: no reverse pair
-        self._carried: dict[tuple, tuple[np.ndarray, dict[int, np.ndarray]]] = {}  # carry(): walks kept per point set
         t = self.num_frames
         second = np.zeros((max(t - 2, 0), t))  # rows: x[t-1] - 2 x[t] + x[t+1]
         for r in range(t - 2):
@@ -82,14 +81,17 @@ class FlowFusion:
         self.redetection = (AppearanceRedetection(video, self.flow_between, config)
                             if plate_matches_flow and config.reacquire and config.redetect else None)
 
-    def refine(self, query_index: np.ndarray, tracks: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Fitted tracks [N, T, 2] processing pixels and model visibility [N, T] -> fused (tracks, visible)."""
+    def refine(self, query_index: np.ndarray, tracks: np.ndarray, visible: np.ndarray,
+               reacquire: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Fitted tracks [N, T, 2] processing pixels and model visibility [N, T] -> fused (tracks, visible).
+        `reacquire=False` stops after the link passes (1-3): the motion field's seeded trajectories, where
+        re-acquisition costs 20x the time for 0-0.2 AJ (docs/engine.md)."""
         out, vis = np.empty_like(tracks), np.empty_like(visible)
         chunk = max(1, SOLVE_BYTES // (8 * self.num_frames**2))
         for start in range(0, len(tracks), chunk):
             sl = slice(start, start + chunk)
             out[sl], vis[sl] = self._refine_chunk(query_index[sl], tracks[sl].astype(np.float64), visible[sl],
-                                                  self.reacquisition is not None)
+                                                  reacquire and self.reacquisition is not None)
         return out.astype(np.float32), vis
 
     def _track_supports(self, frame: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -258,21 +260,6 @@ class FlowFusion:
                 positions[take, j] = positions[take, i] + flow[take]
             cost[j] = best
         return {frame: np.isfinite(c) for frame, c in cost.items()}
-
-    def carry(self, src: int, xy: np.ndarray, dst: int, fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Dense use: points xy [M, 2] of frame src carried to dst by the same walk; points no match reaches
-        take `fallback` [M, 2] (the fitted model's mapping). Returns (xy at dst, reached)."""
-        step = 1 if dst >= src else -1
-        key = (src, step, xy.shape, hash(xy.tobytes()))
-        if key not in self._carried:  # walk once to the clip's end: exporting a frame into every frame is O(T), not O(T^2)
-            positions = np.zeros((len(xy), self.num_frames, 2))
-            positions[:, src] = xy
-            reached = self._walk(positions, list(range(src, self.num_frames if step > 0 else -1, step)))
-            while self._carried and sum(p.nbytes for p, _ in self._carried.values()) + positions.nbytes / 2 > 512 << 20:
-                self._carried.pop(next(iter(self._carried)))  # bounded memory: oldest walk first
-            self._carried[key] = (positions.astype(np.float32), reached)
-        positions, reached = self._carried[key]
-        return np.where(reached[dst][:, None], positions[:, dst], fallback), reached[dst]
 
     def _connected(self, query_index: np.ndarray, tracks: np.ndarray) -> np.ndarray:
         """bool [N, T]: frames joined to the query frame by a chain of links that agree with the track."""

@@ -38,10 +38,12 @@ def field_fingerprint(inputs: dict) -> str:
     return hashlib.blake2b(json.dumps(inputs, sort_keys=True, default=str).encode(), digest_size=12).hexdigest()
 
 
-def clip_motion(source: NodeSource, geometry: ClipGeometry, config: MotionConfig, fingerprint: str,
+def clip_motion(source: NodeSource, geometry: ClipGeometry, config: MotionConfig | None = None, fingerprint: str = "",
                 folder: Path | None = None, device: str = "cpu", progress: ProgressReporter | None = None,
                 stop: StopToken | None = None) -> PlateMotion:
-    """The stored field when `folder` holds one built from the same inputs, else seeded now (and stored)."""
+    """The stored field when `folder` holds one built from the same inputs (`fingerprint`), else seeded now
+    (and stored there). Without a folder the field lives in memory only."""
+    config = config or MotionConfig()
     adjacent = source.adjacent_flow()
     field = load_field(folder, fingerprint, adjacent, config, device) if folder is not None else None
     if field is None:

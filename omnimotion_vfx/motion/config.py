@@ -4,7 +4,9 @@ between them takes its motion. Pixel scales are given on a 256-pixel raster, lik
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from ..dotted_overrides import apply_overrides
 from ..errors import InputError
 
 
@@ -17,6 +19,12 @@ class MotionConfig:
     unmatched_agreement: float = 0.2  # agreement of a trajectory whose step cannot be compared (hidden there)
     affine_prior: float = 0.05  # pull of the local affine fit towards a pure translation (avoids wild extrapolation)
     chunk: int = 1 << 15  # pixels per lookup step: bounds memory on HD frames
+
+    def with_overrides(self, overrides: dict[str, Any]) -> "MotionConfig":
+        """Field overrides, e.g. {"node_spacing_px": 6.0} (the user writes `motion.node_spacing_px`)."""
+        out = apply_overrides(self, overrides, "motion", prefix="motion.")
+        out.check()
+        return out
 
     def check(self) -> None:
         """Settings a user can override: one clear line before any flow."""

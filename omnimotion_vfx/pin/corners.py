@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..progress import StopToken
-from ..tracking.registry import PointTracker
+from .motion import ClipMotion
 from .region import make_placement
 from .solve import DEFAULT_MAX_POINTS, solve_pin
 
@@ -26,7 +26,7 @@ class CornerKey:
 
 
 def pin_corners_per_frame(
-    tracker: PointTracker,
+    motion: ClipMotion,
     frames: list[int],
     ref_frame: int,
     corners: np.ndarray,
@@ -37,13 +37,13 @@ def pin_corners_per_frame(
 ) -> dict[int, CornerKey]:
     """Plate frame -> CornerKey for a quad `corners` (TL, TR, BR, BL at `ref_frame`, plate pixels).
 
-    `tracker` is a fitted tracker of the plate (e.g. `fit_job(TrackJob(...))[0].tracker`) whose clip frames
-    are `frames`; `mask` (float [H, W]) optionally names the surface to track when it is larger than the quad.
+    `motion` is the plate's motion field (e.g. `fit_job(TrackJob(...))[0].motion()`) whose clip frames are
+    `frames`; `mask` (float [H, W]) optionally names the surface to track when it is larger than the quad.
     The corners follow a robust per-frame homography of the region's tracked points (the planar pin)."""
     placement = make_placement(ref_frame, plate_size, np.asarray(corners, np.float64), mask)
     quad = placement.corners
     side = max(1, int(round(max(np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[3] - quad[0])))))
-    solve = solve_pin(tracker, list(frames), placement, (side, side), max_points, stop)
+    solve = solve_pin(motion, list(frames), placement, (side, side), max_points, stop)
     return {f: CornerKey(solve.corners(f), solve.fits[f].visible_fraction, solve.fits[f].held) for f in solve.frames}
 
 

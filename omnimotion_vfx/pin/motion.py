@@ -1,7 +1,8 @@
 """Carry the region's sample points through the clip and fit one homography per frame to them.
 
-Points are tracked with the tracker's one-call contract (`tracks, visible = tracker(queries)`), which
-returns every frame at once: calling `map_points` once per frame would re-run a chained tracker T times.
+Points are carried by the clip's motion field (omnimotion_vfx/motion), the same representation the dense
+exports read, in one call for every frame (`tracks, visible = motion.track(queries)`): the pin, its holdout and
+the STMaps and mattes of the same surface agree, and the holdout is the field's visibility.
 The homography is fitted with OpenCV's USAC (MAGSAC++) on visible points only, so points that drifted onto
 an occluder or failed their cycle check are outliers, not errors; when the points do not show perspective,
 fewer parameters are fitted (see `fit_homographies`).
@@ -10,15 +11,22 @@ fewer parameters are fitted (see `fit_homographies`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import cv2
 import numpy as np
 
 from ..progress import StopToken
-from ..tracking.registry import PointTracker
 
 MIN_POINTS = 8
 NOISE_FLOOR_PX = 0.05  # tracker noise assumed at least this, so exact answers do not make any model win by 0/0
+
+
+class ClipMotion(Protocol):
+    """What a pin reads: `motion.track(queries (frame, x, y) [N, 3])` -> tracks [N, T, 2], visible [N, T], in
+    plate frames and pixels (motion/plate_motion.py)."""
+
+    def track(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 @dataclass(frozen=True)
@@ -42,9 +50,9 @@ class FrameFit:
 
 
 def track_points(
-    tracker: PointTracker, ref_frame: int, ref_xy: np.ndarray, frames: list[int], chunk: int = 20000, stop: StopToken | None = None
+    motion: ClipMotion, ref_frame: int, ref_xy: np.ndarray, frames: list[int], chunk: int = 20000, stop: StopToken | None = None
 ) -> RegionTracks:
-    """Track `ref_xy` from `ref_frame` through `frames`, the tracker's clip frames in order."""
+    """Carry `ref_xy` from `ref_frame` through `frames`, the clip's frames in order."""
     n = len(ref_xy)
     xy = np.zeros((n, len(frames), 2), np.float32)
     visible = np.zeros((n, len(frames)), bool)
@@ -53,7 +61,7 @@ def track_points(
             stop.raise_if_requested("while tracking the pinned region")
         part = ref_xy[start : start + chunk]
         queries = np.concatenate([np.full((len(part), 1), ref_frame, np.float64), part], axis=1).astype(np.float32)
-        tracks, vis = tracker(queries)
+        tracks, vis = motion.track(queries)
         xy[start : start + chunk] = tracks
         visible[start : start + chunk] = vis
     return RegionTracks(list(frames), np.asarray(ref_xy, np.float64), xy, visible)

@@ -8,7 +8,6 @@ import numpy as np
 
 from ..errors import InputError
 from ..progress import StopToken
-from ..tracking.registry import PointTracker
 from .motion import FrameFit, RegionTracks, apply_homography, fit_homographies, track_points
 from .region import PinPlacement, graphic_homography, sample_region
 
@@ -47,18 +46,19 @@ class PinSolve:
 
 
 def solve_pin(
-    tracker: PointTracker,
+    motion: ClipMotion,
     frames: list[int],
     placement: PinPlacement,
     graphic_size: tuple[int, int],
     max_points: int = DEFAULT_MAX_POINTS,
     stop: StopToken | None = None,
 ) -> PinSolve:
-    """Track a lattice of the region's pixels from the reference frame and fit a homography per frame."""
+    """Carry a lattice of the region's pixels from the reference frame along the clip's motion field and fit a
+    homography per frame."""
     if placement.ref_frame not in frames:
         raise InputError(f"--at {placement.ref_frame} is not a frame of the plate ({frames[0]}-{frames[-1]})")
     ref_xy, stride = sample_region(placement.region, max_points)
-    tracks = track_points(tracker, placement.ref_frame, ref_xy, frames, stop=stop)
+    tracks = track_points(motion, placement.ref_frame, ref_xy, frames, stop=stop)
     fits = fit_homographies(tracks, placement.ref_frame)
     return PinSolve(placement, graphic_size, tracks, fits, stride)
 

@@ -8,14 +8,16 @@ import numpy as np
 
 from ..clip_geometry import ClipGeometry
 from ..flow.chained_tracker import ChainedFlowConfig, ChainedFlowTracker
+from .presets import motion_preset, split_motion_overrides
 from .registry import TrackerContext, register_tracker
 
 
 @register_tracker("chained-flow")
 def build_chained_flow(video: np.ndarray, geometry: ClipGeometry, context: TrackerContext):
     config = ChainedFlowConfig.preset(context.preset)
+    motion, _ = split_motion_overrides(context.overrides)
     tracker = ChainedFlowTracker(video, geometry, config, context.progress, context.work_dir / "flow", context.stop)
-    return tracker, dataclasses.asdict(config)
+    return tracker, {**dataclasses.asdict(config), "motion": dataclasses.asdict(motion_preset(context.preset).with_overrides(motion))}
 
 
 @register_tracker("omnimotion")

@@ -29,4 +29,5 @@ def build_engine_tracker(video: np.ndarray, geometry: ClipGeometry, context: Tra
     tracker = fit_fused(video, correspondences, run.engine, run.fusion, geometry, context.work_dir / "engine",
                         context.progress, context.stop)
     return tracker, {"engine": run.engine.to_dict(), "flow": dataclasses.asdict(run.flow),
-                     "fusion": dataclasses.asdict(run.fusion), "fit": tracker.fit_summary}
+                     "fusion": dataclasses.asdict(run.fusion), "motion": dataclasses.asdict(run.motion),
+                     "fit": tracker.fit_summary}

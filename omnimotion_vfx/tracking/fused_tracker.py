@@ -1,9 +1,10 @@
 """The product's OmniMotion tracker: the fitted engine's tracks fused with the input flow links.
 
 The engine and the fusion know nothing of each other (each is usable and testable alone); this is the one
-place that combines them. The engine maps each query (or every pixel) through the fitted model; where the
-fusion is on, the flow links then re-solve query tracks (`FlowFusion.refine`) and carry dense points
-(`FlowFusion.carry`), the model's result standing wherever no link reaches.
+place that combines them. The engine maps each query through the fitted model; where the fusion is on, the
+flow links then re-solve the tracks (`FlowFusion.refine`), the model's result standing wherever no link
+reaches. Dense products do not come from here but from the clip's motion field (omnimotion_vfx/motion), which
+this tracker seeds through `track_nodes`.
 """
 
 from __future__ import annotations
@@ -16,18 +17,22 @@ from ..clip_geometry import ClipGeometry
 from ..engine import EngineConfig, EngineTracker, fit
 from ..flow.correspondences import Correspondences
 from ..fusion import FlowFusion, FusionConfig
+from ..motion.adjacent_flow import FlowPairs
 from ..progress import ProgressReporter, StopToken
 
-CARRY_CHUNK = 1 << 16  # dense points carried by the flow at once
 
 
 class FusedEngineTracker:
-    """`tracks, visible = tracker(queries)` in plate frames and pixels; `map_points` for dense use. `fusion` is
-    None where the run's fusion is off: then this answers exactly as the engine does."""
+    """`tracks, visible = tracker(queries)` in plate frames and pixels; `track_nodes` and `adjacent_flow` seed
+    the motion field. `fusion` is None where the run's fusion is off: then this answers as the engine does."""
 
-    def __init__(self, engine: EngineTracker, fusion: FlowFusion | None) -> None:
+    def __init__(self, engine: EngineTracker, fusion: FlowFusion | None, correspondences: Correspondences) -> None:
         self.engine = engine
         self.fusion = fusion
+        self.correspondences = correspondences
+        self.num_frames = correspondences.num_frames
+        self.size = correspondences.size
+        self.device = str(engine.device)
 
     @property
     def model(self):
@@ -68,21 +73,16 @@ class FusedEngineTracker:
             tracks[np.arange(len(index)), index] = xy
         return tracks, visible
 
-    def map_points(self, src_frame: int, xy: np.ndarray, dst_frame: int) -> tuple[np.ndarray, np.ndarray]:
-        """Positions xy [N, 2] (plate pixels) at plate frame src_frame -> [N, 2] at dst_frame and visible [N].
-        The model maps every point; with the fusion on, points the flow carries from src to dst take the flow's
-        position (and count as visible)."""
-        src, dst = self.geometry.frame_index(src_frame), self.geometry.frame_index(dst_frame)
-        pts = self.geometry.points_to_internal(xy)
-        if src == dst:
-            return self.geometry.to_plate(pts), np.ones(len(pts), bool)
-        out, vis = self.engine.map_internal(src, pts, dst)
+    def track_nodes(self, index: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The motion field's seeds: model tracks fused by the flow links only (no re-acquisition)."""
+        tracks, visible = self.engine.track_internal(index, xy)
         if self.fusion is not None:
-            for start in range(0, len(pts), CARRY_CHUNK):
-                sl = slice(start, start + CARRY_CHUNK)
-                out[sl], reached = self.fusion.carry(src, pts[sl].astype(np.float64), dst, out[sl])
-                vis[sl] |= reached
-        return self.geometry.to_plate(out), vis
+            tracks, visible = self.fusion.refine(np.asarray(index), tracks, visible, reacquire=False)
+            tracks[np.arange(len(index)), index] = xy
+        return tracks, visible
+
+    def adjacent_flow(self) -> FlowPairs:
+        return FlowPairs(self.correspondences)
 
 
 def fit_fused(video: np.ndarray, correspondences: Correspondences, engine: EngineConfig, fusion: FusionConfig,
@@ -91,4 +91,5 @@ def fit_fused(video: np.ndarray, correspondences: Correspondences, engine: Engin
     """Fit the engine (or reload it from `work_dir`), then set up the fusion over the same correspondences and
     plate when `fusion.enabled`. The fusion is built after the fit: it re-points the flows at its own stack."""
     tracker = fit(video, correspondences, engine, geometry, work_dir, progress, stop)
-    return FusedEngineTracker(tracker, FlowFusion(correspondences, fusion, video) if fusion.enabled else None)
+    return FusedEngineTracker(tracker, FlowFusion(correspondences, fusion, video) if fusion.enabled else None,
+                              correspondences)

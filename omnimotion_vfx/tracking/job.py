@@ -12,17 +12,21 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..clip_geometry import ClipGeometry
 from ..errors import InputError
+from ..flow.cache import plate_hash
 from ..io import Plate, open_plate
 from ..io.queries import Queries, check_queries, grid_queries, read_queries_csv
 from ..progress import NullProgress, ProgressReporter, StopToken
 from ..results.folder import TrackResults, build_manifest, default_results_dir, load_results, write_results
 from .registry import TrackerContext, build_tracker, environment_overrides, tracker_names
+
+if TYPE_CHECKING:
+    from ..motion.plate_motion import PlateMotion
 
 DEFAULT_TRACKER = "omnimotion"
 
@@ -110,6 +114,32 @@ class FittedJob:
     colour: str
     out_dir: Path
     timings: dict[str, float]
+    plate_digest: str = ""  # hash of the pixels the tracker saw: the stored motion field is only reused for them
+    _seeded: Any = field(default=None, repr=False)
+
+    def motion(self, answered: TrackResults | None = None, progress: ProgressReporter | None = None,
+               stop: StopToken | None = None) -> "PlateMotion":
+        """The clip's motion field, which every dense product and pin reads: seeded once by the tracker and kept
+        in <results>/work/motion (reloaded, not re-seeded, by `load_fitted`), with the `answered` query tracks
+        joined so the dense products agree with them. Each call returns a field of its own."""
+        from ..motion.build import clip_motion, field_fingerprint
+        from ..motion.config import MotionConfig
+        from ..motion.field import MotionField
+        from ..motion.plate_motion import PlateMotion
+
+        if self._seeded is None:
+            config = MotionConfig(**self.tracker_config.get("motion", {}))
+            settings = {k: v for k, v in self.tracker_config.items() if k != "fit"}  # the fit's seconds vary
+            fingerprint = field_fingerprint({"plate": self.plate_digest, "tracker": self.job.tracker,
+                                             "settings": settings, "processing": list(self.processing_size)})
+            self._seeded = clip_motion(self.tracker, self.tracker.geometry, config, fingerprint,
+                                       self.out_dir / "work" / "motion", self.tracker.device, progress, stop)
+        seeded = self._seeded.field
+        plate = PlateMotion(MotionField(seeded.nodes, seeded.size, seeded.adjacent, seeded.config, seeded.device),
+                            self._seeded.geometry)
+        if answered is not None:
+            plate.add_tracks(answered.query_points, answered.tracks, answered.visible)
+        return plate
 
     def answer(self, points: np.ndarray, names: list[str] | None = None) -> TrackResults:
         """Track `points` (frame, x, y) in plate frames and pixels; returns results with a full manifest."""
@@ -188,7 +218,7 @@ def _fit_plate(job: TrackJob, plate: Plate, t0: float, progress: ProgressReporte
     timings["fit"] = time.monotonic() - t1
     return FittedJob(
         job, tracker, config, plate.frame_numbers, plate.full_size, plate.size, plate.sequence.source,
-        plate.converter.description, out_dir, timings,
+        plate.converter.description, out_dir, timings, plate_hash(video),
     )
 
 

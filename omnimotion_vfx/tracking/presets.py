@@ -19,8 +19,10 @@ from ..engine.config import preset as engine_preset
 from ..errors import InputError
 from ..flow import FlowConfig
 from ..fusion.config import FusionConfig
+from ..motion.config import MotionConfig
 
 FUSION_PREFIX = "fusion."
+MOTION_PREFIX = "motion."
 LEGACY_FUSION_PREFIXES = ("inference.refine_", "inference.reacquire", "inference.redetect")
 
 
@@ -30,24 +32,32 @@ class RunConfig:
     flow: FlowConfig
     engine: EngineConfig
     fusion: FusionConfig
+    motion: MotionConfig = dataclasses.field(default_factory=MotionConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "flow": dataclasses.asdict(self.flow), "engine": self.engine.to_dict(),
-                "fusion": dataclasses.asdict(self.fusion)}
+                "fusion": dataclasses.asdict(self.fusion), "motion": dataclasses.asdict(self.motion)}
 
     def with_overrides(self, overrides: dict[str, Any]) -> "RunConfig":
         """A copy with dotted overrides applied: `fusion.NAME` (or a legacy `inference.*` fusion key) to the
         fusion, every other key to the engine; unknown keys and out-of-range values are an InputError."""
         engine: dict[str, Any] = {}
         fusion: dict[str, Any] = {}
-        for key, value in overrides.items():
+        motion, rest = split_motion_overrides(overrides)
+        for key, value in rest.items():
             name = fusion_field(key)
             if name is None:
                 engine[key] = value
             else:
                 fusion[name] = value
         return RunConfig(self.name, copy.deepcopy(self.flow), self.engine.with_overrides(engine),
-                         self.fusion.with_overrides(fusion))
+                         self.fusion.with_overrides(fusion), self.motion.with_overrides(motion))
+
+
+def split_motion_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(`motion.NAME` overrides by NAME, every other override): every tracker has a motion field."""
+    motion = {k[len(MOTION_PREFIX):]: v for k, v in overrides.items() if k.startswith(MOTION_PREFIX)}
+    return motion, {k: v for k, v in overrides.items() if not k.startswith(MOTION_PREFIX)}
 
 
 def fusion_field(key: str) -> str | None:
@@ -80,4 +90,9 @@ def run_preset(name: str) -> RunConfig:
     if name not in RUN_PRESETS:
         raise InputError(f"unknown engine preset {name!r}; choose one of {', '.join(sorted(RUN_PRESETS))}")
     flow, engine, fusion = RUN_PRESETS[name]
-    return RunConfig(name, FlowConfig.preset(flow), engine_preset(engine), copy.deepcopy(fusion))
+    return RunConfig(name, FlowConfig.preset(flow), engine_preset(engine), copy.deepcopy(fusion), motion_preset(name))
+
+
+def motion_preset(name: str) -> MotionConfig:
+    """The motion field's settings of a preset: `test` seeds a coarse field to stay tiny, the rest the default."""
+    return MotionConfig(node_spacing_px=16.0, keyframe_every=4) if name == "test" else MotionConfig()

@@ -26,9 +26,18 @@ class PointTracker(Protocol):
 
     def __call__(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
-    def map_points(self, src_frame: int, xy: np.ndarray, dst_frame: int) -> tuple[np.ndarray, np.ndarray]:
-        """Dense use (motion vectors, STMaps, pinning): positions xy [N, 2] at plate frame `src_frame` ->
-        positions [N, 2] at `dst_frame` and visible [N]; chunked inside so N may be every pixel of a frame."""
+    # What the clip's motion field (omnimotion_vfx/motion) is seeded from; dense products read the field.
+    geometry: ClipGeometry
+    num_frames: int
+    size: tuple[int, int]  # (width, height) processing pixels
+    device: str
+
+    def track_nodes(self, index: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """0-based frames [N] and processing pixels [N, 2] -> tracks [N, T, 2], visible [N, T]."""
+        ...
+
+    def adjacent_flow(self) -> Any:
+        """The clip's adjacent flows: `.step(frame, direction)` -> float [H, W, 2] or None."""
         ...
 
 
