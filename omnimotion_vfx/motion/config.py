@@ -18,7 +18,7 @@ class MotionConfig:
     motion_sigma_px: float = 0.5  # a pixel's adjacent flow and a trajectory's step agree within about this
     unmatched_agreement: float = 0.2  # agreement of a trajectory whose step cannot be compared (hidden there)
     affine_prior: float = 0.05  # pull of the local affine fit towards a pure translation (avoids wild extrapolation)
-    chunk: int = 1 << 15  # pixels per lookup step: bounds memory on HD frames
+    chunk: int = 1 << 16  # pixels per lookup step: bounds memory on HD frames
 
     def with_overrides(self, overrides: dict[str, Any]) -> "MotionConfig":
         """Field overrides, e.g. {"node_spacing_px": 6.0} (the user writes `motion.node_spacing_px`)."""

@@ -14,7 +14,7 @@ import numpy as np
 MapPoints = Callable[[int, np.ndarray, int], tuple[np.ndarray, np.ndarray]]
 """`map_points(src_frame, xy [N, 2], dst_frame) -> (xy [N, 2], visible [N])`, plate frames and pixels."""
 
-CHUNK_POINTS = 1 << 15  # small enough that a tracker following a long chain per point stays in memory
+CHUNK_POINTS = 1 << 16  # points per lookup: a 256 x 256 frame at once, bounded on HD frames
 
 
 def pixel_centres(width: int, height: int, rows: slice | None = None) -> np.ndarray:
