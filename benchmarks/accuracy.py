@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=None, help="only the clips whose name contains one of these comma-separated parts, e.g. -480")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"), help="device passed to every tracker")
     parser.add_argument("--query-mode", default="strided,first", help="TAP-Vid query modes to score, comma-separated")
+    parser.add_argument("--dense", action="store_true",
+                        help="also score each tracker's motion field at the same points, without the queries in it "
+                             "(what motion vectors, STMaps, mattes and pins give between tracks), as 'NAME dense'")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "out"), help="folder for the JSON results")
     args = parser.parse_args(argv)
     baselines = args.baselines if args.baselines is not None else (
@@ -124,12 +127,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         for tracker, preset, label in runs:
-            scored = evaluate_modes(clip, tracker, preset, args.device, modes)
-            rows += [dict(row, tracker=label) for row in scored.values()]
+            scored = evaluate_modes(clip, tracker, preset, args.device, modes, dense=args.dense)
+            rows += [dict(row, tracker=label + (" dense" if key.endswith(":dense") else "")) for key, row in scored.items()]
             first = scored[modes[0]]
             print(f"  {spec.name} {label}: AJ {first['AJ']:.1f} ({modes[0]}) TC {first['TC']:.2f} in {first['seconds']:.1f} s",
                   file=sys.stderr, flush=True)
     labels = [label for _, _, label in runs]
+    labels += [f"{label} dense" for label in labels if any(r["tracker"] == f"{label} dense" for r in rows)]
     context = (f"preset {args.preset}, device {args.device}, {os.cpu_count()} cores, "
                f"{time.perf_counter() - started:.0f} s in all")
     for mode in modes:

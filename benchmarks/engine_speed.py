@@ -42,7 +42,7 @@ def measure(preset_name: str, frames: int, size: int, steps: int, device: str) -
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     ys, xs = [a.ravel() + 0.5 for a in np.mgrid[0:size:4, 0:size:4]]
-    tracker.map_points(0, np.stack([xs, ys], 1), frames - 1)
+    tracker.engine.map_points(0, np.stack([xs, ys], 1), frames - 1)
     map_s = time.perf_counter() - t0
     out = {
         "preset": preset_name, "device": device, "frames": frames, "size": size, "flow_s": round(flow_s, 2),

@@ -1,5 +1,5 @@
-"""End-to-end speed per engine preset on one synthetic clip: wall time per stage (flow, fit, dense export of
-every pixel of one frame into all other frames via map_points), fit steps/s, correspondences/s, peak RSS at
+"""End-to-end speed per engine preset on one synthetic clip: wall time per stage (flow, fit, dense export: seeding
+the clip's motion field and mapping every pixel of one frame into all other frames through it), fit steps/s, correspondences/s, peak RSS at
 the end of each stage (flow / fit / dense export: the process's high-water mark so far, so a stage that raises
 it shows) and peak GPU memory on CUDA.
 
@@ -33,6 +33,7 @@ def measure(preset_name: str, frames: int, size: int, steps: int | None, device:
 
     from omnimotion_vfx.evaluation.synthetic import SceneParams, build_scene, render
     from omnimotion_vfx.flow import compute_correspondences
+    from omnimotion_vfx.motion.build import clip_motion
     from omnimotion_vfx.tracking.fused_tracker import fit_fused
     from omnimotion_vfx.tracking.presets import run_preset
 
@@ -61,8 +62,9 @@ def measure(preset_name: str, frames: int, size: int, steps: int | None, device:
     pixels = np.stack([xs.ravel(), ys.ravel()], 1)
     targets = range(1, frames) if steps is None else range(1, min(frames, 4))  # extrapolated: 3 frames, scaled
     t0 = time.perf_counter()
+    motion = clip_motion(tracker, tracker.geometry, run.motion, device=tracker.device)
     for dst in targets:
-        tracker.map_points(0, pixels, dst)
+        motion.field.map(0, pixels.astype(np.float32), dst)
     export_s = (time.perf_counter() - t0) * (frames - 1) / len(targets)
     full_fit_s = fit_s if steps is None else fit_s / steps * config.trainer.steps
     out = {

@@ -71,10 +71,13 @@ def query_sets(clip: ClipData, modes: tuple[str, ...], long_range: bool = True) 
 
 
 def evaluate_modes(clip: ClipData, tracker: str, preset: str = "default", device: str = "cpu",
-                   modes: tuple[str, ...] = ("strided", "first"), long_range: bool = True) -> dict[str, dict]:
+                   modes: tuple[str, ...] = ("strided", "first"), long_range: bool = True,
+                   dense: bool = False) -> dict[str, dict]:
     """One tracker run on one clip, scored per query set: {mode: metrics (AJ, delta_avg, OA, TC, end<d)} and,
     on long clips, {"last": within_1..16, delta_avg, median_px, visibility}; each with the run's seconds, which
-    cover the tracking of every set together."""
+    cover the tracking of every set together. With `dense` (trackers that seed a motion field), the same
+    queries are also answered by the clip's motion field without them (what a dense product gives at a point
+    no query was placed on), scored as {mode + ":dense": ...} with the field's seconds."""
     sets = query_sets(clip, modes, long_range)
     queries = np.concatenate([points.queries for points in sets.values()])
     frames = tuple(range(FIRST_FRAME, FIRST_FRAME + len(clip.video)))
@@ -83,20 +86,30 @@ def evaluate_modes(clip: ClipData, tracker: str, preset: str = "default", device
     with tempfile.TemporaryDirectory(prefix="omnivfx-eval-") as work:
         context = TrackerContext(Path(work), preset, device, NullProgress(), StopToken(), overrides=environment_overrides())
         start = time.perf_counter()
-        model, _ = build_evaluation_tracker(tracker, clip.video, ClipGeometry(frames), context)
+        model, config = build_evaluation_tracker(tracker, clip.video, ClipGeometry(frames), context)
         tracks, visible = model(plate_queries.astype(np.float32))
         seconds = time.perf_counter() - start
+        answers = {"": (tracks, visible, seconds)}
+        if dense and hasattr(model, "track_nodes"):
+            from ..motion.build import clip_motion
+            from ..motion.config import MotionConfig
+
+            start = time.perf_counter()
+            motion = clip_motion(model, ClipGeometry(frames), MotionConfig(**config.get("motion", {})), device=model.device)
+            answers[":dense"] = (*motion.track(plate_queries.astype(np.float32)), time.perf_counter() - start)
     height, width = clip.video.shape[1:3]
-    common = {"clip": clip.spec.name, "tracker": tracker, "seconds": seconds, "frames": len(frames), "size": f"{width}x{height}"}
-    rows, offset = {}, 0
-    for mode, points in sets.items():
-        part = slice(offset, offset + len(points.queries))
-        offset = part.stop
-        if mode == LAST:
-            metrics = last_frame_metrics(points.tracks, points.visible, tracks[part], visible[part], (width, height))
-        else:
-            metrics = all_metrics(points.queries, points.tracks, points.visible, tracks[part], visible[part], (width, height), mode)
-        rows[mode] = {**common, **metrics, "queries": len(points.queries), "mode": mode}
+    rows = {}
+    for suffix, (tracks, visible, seconds) in answers.items():
+        common = {"clip": clip.spec.name, "tracker": tracker, "seconds": seconds, "frames": len(frames), "size": f"{width}x{height}"}
+        offset = 0
+        for mode, points in sets.items():
+            part = slice(offset, offset + len(points.queries))
+            offset = part.stop
+            if mode == LAST:
+                metrics = last_frame_metrics(points.tracks, points.visible, tracks[part], visible[part], (width, height))
+            else:
+                metrics = all_metrics(points.queries, points.tracks, points.visible, tracks[part], visible[part], (width, height), mode)
+            rows[mode + suffix] = {**common, **metrics, "queries": len(points.queries), "mode": mode}
     return rows
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from .mesh import MeshFollower, vertex_grid
@@ -14,6 +15,7 @@ from .solve import PinSolve
 from .warp import OUTSIDE, Box, mesh_inverse_map, mesh_outline, planar_inverse_map, polygon_coverage, render
 
 MODES = ("planar", "mesh")
+PULL_MARGIN_PX = 2
 
 
 @dataclass
@@ -29,11 +31,13 @@ class PinFrame:
 class PinRenderer:
     """Renders frames of a solved pin in `planar` (one homography) or `mesh` (a grid that bends) mode."""
 
-    def __init__(self, solve: PinSolve, mode: str = "planar", mesh_cells: int = 16) -> None:
+    def __init__(self, solve: PinSolve, mode: str = "planar", mesh_cells: int = 16, pull: bool = True) -> None:
+        """`pull`: also hold out pixels the motion field pulls back off the region (see `pulled_holdout`)."""
         if mode not in MODES:
             raise ValueError(f"mode {mode!r} is not one of {MODES}")
         self.solve = solve
         self.mode = mode
+        self.pull = pull and hasattr(solve.motion, "map_points")
         self.plate_size = solve.placement.plate_size
         gw, gh = solve.graphic_size
         self.outline = np.array([[0, 0], [gw, 0], [gw, gh], [0, gh]], np.float64)
@@ -61,6 +65,8 @@ class PinRenderer:
         coverage = polygon_coverage(outline, self.plate_size)
         warped = render(graphic, inverse, box, coverage, float(coverage.sum()))
         share = hidden_share(samples, self.solve.tracks.visible[:, index], self.plate_size, self.solve.spacing(frame))
+        if self.pull and frame != self.solve.placement.ref_frame:
+            share = np.maximum(share, pulled_holdout(self.solve.motion.map_points, frame, self.solve.placement, box))
         rgba = warped * (1.0 - share)[..., None]
         stmap = self._stmap(inverse, box) if with_stmap else None
         return PinFrame(rgba, share * coverage, coverage, stmap)
@@ -76,6 +82,29 @@ class PinRenderer:
         uv[inverse[..., 0] <= OUTSIDE / 2] = 0.0
         out[box.y0 : box.y1, box.x0 : box.x1] = uv
         return out
+
+
+def pulled_holdout(map_points, frame: int, placement, box: Box) -> np.ndarray:
+    """float32 [H, W]: 1 where the pixel's own surface does not come from the pinned region at the reference
+    frame (or is hidden there). Every pixel of the graphic's box is pulled back along the motion field, as the
+    exported mattes are: an occluder's pixels go back to where the occluder was, outside the region, so the
+    holdout follows the occluder's own (visible, well tracked) motion, not only the hidden surface's."""
+    width, height = placement.plate_size
+    out = np.zeros((height, width), np.float32)
+    if box.empty:
+        return out
+    x, y = box.centres()
+    xy = np.stack(np.broadcast_arrays(x, y), -1).reshape(-1, 2).astype(np.float32)
+    there, visible = map_points(frame, xy, placement.ref_frame)
+    # the region grown by PULL_MARGIN_PX: the footprint's own rim is no occlusion, and a point pulled back a
+    # pixel off the region's edge (tracking noise) still belongs to it
+    size = 2 * PULL_MARGIN_PX + 1
+    region = cv2.dilate(placement.region.astype(np.float32), np.ones((size, size), np.uint8))
+    rows, cols = box.shape
+    where = np.ascontiguousarray(np.asarray(there, np.float32).reshape(rows, cols, 2) - 0.5)
+    inside = cv2.remap(region, np.ascontiguousarray(where[..., 0]), np.ascontiguousarray(where[..., 1]), cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    out[box.y0:box.y1, box.x0:box.x1] = 1.0 - inside * visible.reshape(rows, cols)
+    return out
 
 
 def _through_grid(vertices: np.ndarray, grid_uv: np.ndarray, uv: np.ndarray) -> np.ndarray:

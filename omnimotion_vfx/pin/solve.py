@@ -23,6 +23,7 @@ class PinSolve:
     tracks: RegionTracks
     fits: dict[int, FrameFit]
     stride_px: float  # spacing of the region's sample points at the reference frame
+    motion: ClipMotion | None = None  # the field the points were carried by; its map_points pulls occluders too
 
     @property
     def frames(self) -> list[int]:
@@ -60,7 +61,7 @@ def solve_pin(
     ref_xy, stride = sample_region(placement.region, max_points)
     tracks = track_points(motion, placement.ref_frame, ref_xy, frames, stop=stop)
     fits = fit_homographies(tracks, placement.ref_frame)
-    return PinSolve(placement, graphic_size, tracks, fits, stride)
+    return PinSolve(placement, graphic_size, tracks, fits, stride, motion)
 
 
 def _area(quad: np.ndarray) -> float:
