@@ -58,12 +58,13 @@ def test_appearance_check_accepts_the_true_match_and_rejects_a_wrong_one():
 
 def test_pair_outputs_and_count_maps():
     video, _ = sliding_square_clip(frames=5, size=64, bg_step=BG, fg_step=(3, 0))
-    corr = compute_correspondences(video, FlowConfig(sparse=False))
+    corr = compute_correspondences(video, FlowConfig(sparse=False, occluded_max_gap=2))
     assert set(corr.pairs) == {(i, j) for i in range(5) for j in range(5) if abs(i - j) in (1, 2, 4)}
     for (i, j), pair in corr.pairs.items():
         assert pair.flow.dtype == np.float16 and pair.flow.shape == (64, 64, 2)
         assert pair.valid.dtype == bool
-        assert (pair.occluded_reliable is not None) == (abs(i - j) <= 2)
+        assert (pair.occluded_reliable is not None) == (abs(i - j) <= 2)  # asked for: gaps up to 2
+    assert all(p.occluded_reliable is None for p in compute_correspondences(video, FlowConfig(sparse=False)).pairs.values())
     counts = corr.pair_counts()
     assert counts[0, 1] == corr.pairs[(0, 1)].valid.sum() and counts[0, 3] == 0
     expected = sum(p.valid.astype(np.float32) for (i, _), p in corr.pairs.items() if i == 2)

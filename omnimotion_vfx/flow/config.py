@@ -31,7 +31,8 @@ class FlowConfig:
     cycle_px: float = 3.0  # forward-backward error for a consistent match
     occluded_cycle_px: float = 4.5  # a "reliable occluded" match fails the single cycle by this much ...
     double_cycle_px: float = 3.0  # ... and passes the forward-backward-forward cycle
-    occluded_max_gap: int = 2  # reliable-occluded masks for gaps up to this
+    occluded_max_gap: int = 0  # reliable-occluded masks for gaps up to this (0: none; nothing reads them yet, and
+    # at 1080p they held 2 MB per adjacent pair)
     chain: bool = True  # chained matches where direct flow fails
     chain_cycle_px: float = 6.0  # forward-backward error of the two chains (drift every link hid)
     appearance_min_gap: int = 3  # direct matches from this gap on need appearance agreement
