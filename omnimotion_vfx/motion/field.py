@@ -5,8 +5,10 @@ The trajectories (trajectories.py) are the fused tracks of a seeded grid plus th
 takes the motion of the trajectories around it by moving least squares: a local affine map fitted to the
 trajectories in the 3 x 3 cells around it, weighted by 1 / distance^2 and by how well each trajectory's step to
 the neighbouring frames agrees with the point's own adjacent flow (so motion does not bleed across an edge).
-The weights are singular at a trajectory, so at a query point the field returns that query's track exactly:
-tracks, motion vectors, STMaps, mattes and pins agree by construction. A lookup is a fixed-size gather and a
+The weights are singular at a trajectory, and query tracks are trusted over seeded ones within a pixel or two
+(and taken as they are, without the local affine tilt), so at a query point the field returns that query's
+track: tracks, motion vectors, STMaps, mattes and pins agree by construction. Visibility is the weighted vote
+of the same trajectories. A lookup is a fixed-size gather and a
 3 x 3 solve per point, the same torch code on CPU and GPU; exporting a clip costs O(T) lookups.
 """
 
@@ -24,7 +26,7 @@ from .config import MotionConfig
 from .trajectories import Trajectories
 
 SINGULAR_PX = 0.05  # the weight 1 / (d^2 + this^2) is finite at a trajectory, and dominates within a pixel
-SNAP_PX = 1e-3
+SNAP_PX = 1e-3  # a point this close to a trajectory takes exactly its motion
 MAX_CANDIDATES = 12  # seeded trajectories a point reads at most (the nearest); 8 is typical
 COARSE_CELLS = 4  # a hole's points read the trajectories of cells this many spacings wide around them
 QUERY_CELL_PX = 1.0  # query tracks are looked up within one to two pixels of a point
@@ -33,6 +35,7 @@ OWN_PX = 0.5  # a trajectory this close is the point's own motion, whatever its 
 QUERY_TRUST = 100.0  # a query track outweighs seeded ones within a pixel or two of it (it was tracked on its own)
 WEIGHT_SETS_KEPT = 4  # chunks of a frame's pixels whose lookup weights are kept
 GATHER_BUDGET = 1 << 23  # elements of [points, candidates, frames, 2] gathered at once by `track`
+TRACK_CANDIDATES = MAX_CANDIDATES + 9 * QUERY_CAPACITY  # the most candidates a point can have (bounds `track`'s chunks)
 
 
 class MotionField:
@@ -229,7 +232,7 @@ class MotionField:
         with torch.no_grad():
             for frame in np.unique(src):
                 rows = np.nonzero(src == frame)[0]
-                step = max(1, GATHER_BUDGET // (2 * t * 18 * self.config.cell_capacity))
+                step = max(1, GATHER_BUDGET // (2 * t * TRACK_CANDIDATES))
                 for start in range(0, len(rows), step):
                     part = rows[start:start + step]
                     chunk = torch.from_numpy(pts[part]).to(self.device)
