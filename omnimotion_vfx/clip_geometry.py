@@ -26,7 +26,10 @@ class ClipGeometry:
 
     def frame_index(self, frame: int) -> int:
         """Plate frame number -> 0-based index; ValueError for a frame outside the clip."""
-        return list(self.frame_numbers).index(int(frame))
+        try:
+            return self.frame_numbers.index(int(frame))
+        except ValueError:
+            raise ValueError(f"frame {frame} is not a frame of this clip") from None
 
     def points_to_internal(self, xy: np.ndarray) -> np.ndarray:
         """Plate-pixel positions [N, 2] -> float32 processing pixels [N, 2]."""

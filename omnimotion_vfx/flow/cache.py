@@ -40,7 +40,7 @@ def schedule_name(config: FlowConfig) -> str:
     return config.pairs if config.max_gap is None else f"{config.pairs}-max{config.max_gap}"
 
 
-def _atomic_save(path: Path, arrays: dict[str, np.ndarray]) -> None:
+def atomic_save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """np.savez to a temporary file in the same folder, then rename: a kill leaves no half-written pair."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
@@ -98,7 +98,7 @@ class FlowCache:
         }
         if pair.occluded_reliable is not None:
             arrays["occluded_reliable"] = np.packbits(pair.occluded_reliable.ravel())
-        _atomic_save(self.pair_path(pair.i, pair.j), arrays)
+        atomic_save_npz(self.pair_path(pair.i, pair.j), arrays)
 
     def load_sparse(self) -> SparseMatches | None:
         path = self.folder / self.schedule / self.sparse_name
@@ -111,4 +111,4 @@ class FlowCache:
             return None
 
     def save_sparse(self, sparse: SparseMatches) -> None:
-        _atomic_save(self.folder / self.schedule / self.sparse_name, {"i": sparse.i, "j": sparse.j, "xy_i": sparse.xy_i, "xy_j": sparse.xy_j})
+        atomic_save_npz(self.folder / self.schedule / self.sparse_name, {"i": sparse.i, "j": sparse.j, "xy_i": sparse.xy_i, "xy_j": sparse.xy_j})

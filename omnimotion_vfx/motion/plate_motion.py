@@ -16,19 +16,11 @@ class PlateMotion:
     def __init__(self, field: MotionField, geometry: ClipGeometry) -> None:
         self.field = field
         self.geometry = geometry
-        self._frame_index = {f: i for i, f in enumerate(geometry.frame_numbers)}
-
-    def _index(self, frame: int) -> int:
-        try:
-            return self._frame_index[int(frame)]
-        except KeyError:
-            raise ValueError(f"frame {frame} is not a frame of this clip") from None
 
     def map_points(self, src_frame: int, xy: np.ndarray, dst_frame: int) -> tuple[np.ndarray, np.ndarray]:
         """Plate pixels xy [N, 2] of plate frame `src_frame` -> plate pixels [N, 2] at `dst_frame`, visible [N]."""
-        scale = np.asarray(self.geometry.scale_xy)
-        pts = (np.asarray(xy, np.float64).reshape(-1, 2) * scale).astype(np.float32)
-        there, visible = self.field.map(self._index(src_frame), pts, self._index(dst_frame))
+        src, dst = self.geometry.frame_index(src_frame), self.geometry.frame_index(dst_frame)
+        there, visible = self.field.map(src, self.geometry.points_to_internal(xy), dst)
         return self.geometry.to_plate(there), visible
 
     def track(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -42,6 +34,5 @@ class PlateMotion:
         if len(queries) == 0:
             return
         index, _ = self.geometry.to_internal(queries)
-        scale = np.asarray(self.geometry.scale_xy, np.float64)
-        positions = (np.asarray(tracks, np.float64) * scale).astype(np.float32)
+        positions = self.geometry.points_to_internal(tracks).reshape(np.shape(tracks))
         self.field.add(Trajectories(positions, np.asarray(visible, bool), index, np.ones(len(index), bool)))

@@ -4,12 +4,12 @@ query point returns that query's own track."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ..flow.cache import atomic_save_npz
 
 
 @dataclass
@@ -38,23 +38,10 @@ class Trajectories:
                             np.concatenate([self.is_query, other.is_query.astype(bool)]))
 
     def save(self, path: Path, **meta: np.ndarray) -> None:
-        """Atomic: written beside `path` and renamed, so a killed export never leaves half a file; the
-        file gets the user's umask like any other output."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, positions=self.positions, visible=np.packbits(self.visible, axis=-1),
-                         anchor=self.anchor, is_query=self.is_query, **meta)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        """Atomic (written beside `path`, then renamed), as the flow cache writes its pairs: a killed run never
+        leaves half a file."""
+        atomic_save_npz(Path(path), {"positions": self.positions, "visible": np.packbits(self.visible, axis=-1),
+                                     "anchor": self.anchor, "is_query": self.is_query, **meta})
 
     @classmethod
     def load(cls, path: Path) -> tuple["Trajectories", dict[str, np.ndarray]]:

@@ -38,6 +38,7 @@ class PinRenderer:
         self.solve = solve
         self.mode = mode
         self.pull = pull and hasattr(solve.motion, "map_points")
+        self.grown = grown_region(solve.placement.region) if self.pull else None
         self.plate_size = solve.placement.plate_size
         gw, gh = solve.graphic_size
         self.outline = np.array([[0, 0], [gw, 0], [gw, gh], [0, gh]], np.float64)
@@ -66,7 +67,8 @@ class PinRenderer:
         warped = render(graphic, inverse, box, coverage, float(coverage.sum()))
         share = hidden_share(samples, self.solve.tracks.visible[:, index], self.plate_size, self.solve.spacing(frame))
         if self.pull and frame != self.solve.placement.ref_frame:
-            share = np.maximum(share, pulled_holdout(self.solve.motion.map_points, frame, self.solve.placement, box))
+            share = np.maximum(share, pulled_holdout(self.solve.motion.map_points, frame, self.solve.placement.ref_frame,
+                                                     self.grown, box))
         rgba = warped * (1.0 - share)[..., None]
         stmap = self._stmap(inverse, box) if with_stmap else None
         return PinFrame(rgba, share * coverage, coverage, stmap)
@@ -84,25 +86,29 @@ class PinRenderer:
         return out
 
 
-def pulled_holdout(map_points, frame: int, placement, box: Box) -> np.ndarray:
-    """float32 [H, W]: 1 where the pixel's own surface does not come from the pinned region at the reference
-    frame (or is hidden there). Every pixel of the graphic's box is pulled back along the motion field, as the
-    exported mattes are: an occluder's pixels go back to where the occluder was, outside the region, so the
-    holdout follows the occluder's own (visible, well tracked) motion, not only the hidden surface's."""
-    width, height = placement.plate_size
+def grown_region(region: np.ndarray) -> np.ndarray:
+    """float32 [H, W]: the pinned region grown by PULL_MARGIN_PX. The footprint's own rim is no occlusion, and a
+    point pulled back a pixel off the region's edge (tracking noise) still belongs to it."""
+    size = 2 * PULL_MARGIN_PX + 1
+    return cv2.dilate(region.astype(np.float32), np.ones((size, size), np.uint8))
+
+
+def pulled_holdout(map_points, frame: int, ref_frame: int, grown: np.ndarray, box: Box) -> np.ndarray:
+    """float32 [H, W]: 1 where the pixel's own surface does not come from the (grown) pinned region at the
+    reference frame, or is hidden there. Every pixel of the graphic's box is pulled back along the motion field,
+    as the exported mattes are: an occluder's pixels go back to where the occluder was, outside the region, so
+    the holdout follows the occluder's own (visible, well tracked) motion, not only the hidden surface's."""
+    height, width = grown.shape
     out = np.zeros((height, width), np.float32)
     if box.empty:
         return out
     x, y = box.centres()
     xy = np.stack(np.broadcast_arrays(x, y), -1).reshape(-1, 2).astype(np.float32)
-    there, visible = map_points(frame, xy, placement.ref_frame)
-    # the region grown by PULL_MARGIN_PX: the footprint's own rim is no occlusion, and a point pulled back a
-    # pixel off the region's edge (tracking noise) still belongs to it
-    size = 2 * PULL_MARGIN_PX + 1
-    region = cv2.dilate(placement.region.astype(np.float32), np.ones((size, size), np.uint8))
+    there, visible = map_points(frame, xy, ref_frame)
     rows, cols = box.shape
-    where = np.ascontiguousarray(np.asarray(there, np.float32).reshape(rows, cols, 2) - 0.5)
-    inside = cv2.remap(region, np.ascontiguousarray(where[..., 0]), np.ascontiguousarray(where[..., 1]), cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    where = np.asarray(there, np.float32).reshape(rows, cols, 2) - 0.5
+    inside = cv2.remap(grown, np.ascontiguousarray(where[..., 0]), np.ascontiguousarray(where[..., 1]), cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
     out[box.y0:box.y1, box.x0:box.x1] = 1.0 - inside * visible.reshape(rows, cols)
     return out
 

@@ -64,22 +64,20 @@ class FusedEngineTracker:
         tracks, visible = self.track_internal(index, xy)
         return self.geometry.to_plate(tracks), visible
 
-    def track_internal(self, index: np.ndarray, xy: np.ndarray, refine: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def track_internal(self, index: np.ndarray, xy: np.ndarray, refine: bool | None = None,
+                       reacquire: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """0-based query frames [N] and processing pixels [N, 2] -> tracks [N, T, 2] px, visible [N, T].
-        `refine=False` gives the model's own tracks (ablations); None or True fuse them where the fusion is on."""
+        `refine=False` gives the model's own tracks (ablations); None or True fuse them where the fusion is on
+        (`reacquire=False`: the link passes only)."""
         tracks, visible = self.engine.track_internal(index, xy)
         if refine is not False and self.fusion is not None:
-            tracks, visible = self.fusion.refine(np.asarray(index), tracks, visible)
+            tracks, visible = self.fusion.refine(np.asarray(index), tracks, visible, reacquire=reacquire)
             tracks[np.arange(len(index)), index] = xy
         return tracks, visible
 
     def track_nodes(self, index: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The motion field's seeds: model tracks fused by the flow links only (no re-acquisition)."""
-        tracks, visible = self.engine.track_internal(index, xy)
-        if self.fusion is not None:
-            tracks, visible = self.fusion.refine(np.asarray(index), tracks, visible, reacquire=False)
-            tracks[np.arange(len(index)), index] = xy
-        return tracks, visible
+        return self.track_internal(index, xy, reacquire=False)
 
     def adjacent_flow(self) -> FlowPairs:
         return FlowPairs(self.correspondences)
