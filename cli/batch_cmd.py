@@ -36,6 +36,9 @@ def batch(shot_list, ray_address, num_cpus, gpus_per_shot, cpus_per_shot, retrie
     """Track every shot of SHOT_LIST (.toml, .yaml or .json) across a Ray cluster."""
     from omnimotion_vfx.batch.cluster import ShotResources, import_ray, ray_session
     from omnimotion_vfx.batch.shot_list import load_shot_list
+    from omnimotion_vfx.engine_available import require_engine
+
+    require_engine("batch")
 
     shots = load_shot_list(shot_list)
     resources = ShotResources(gpus=gpus_per_shot, cpus=cpus_per_shot, retries=retries)

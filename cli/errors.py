@@ -1,7 +1,7 @@
 """Turn library errors into one line on stderr and the documented exit codes (docs/cli.md).
 
-0 success, 1 internal error (message + path of a log holding the traceback), 2 bad usage or bad input,
-3 interrupted and resumable.
+0 success, 1 internal error (message + path of a log holding the traceback), 2 bad usage or bad input (also
+a command that needs the tracking engine on an install without torch), 3 interrupted and resumable.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import click
 
+from omnimotion_vfx.engine_available import engine_missing_message, is_engine_missing
 from omnimotion_vfx.errors import OmnivfxError
 
 
@@ -38,6 +39,8 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except (SystemExit, click.exceptions.Exit, click.ClickException):
             raise
         except Exception as exc:  # an internal error: keep the traceback in a log, one line on screen
+            if is_engine_missing(exc):  # a path that needs torch and has no require_engine() ahead of it
+                fail(engine_missing_message(command.__name__), 2)
             log = _write_crash_log()
             click.echo(f"omnivfx: internal error: {type(exc).__name__}: {exc} (traceback in {log})", err=True)
             sys.exit(1)

@@ -31,16 +31,20 @@ def run_export(results_dir: str | Path, formats: str | tuple[str, ...], progress
     """Library-level body of the command, also called by `omnivfx track --export`, which passes the clip it has
     just fitted (`fitted`) so dense formats do not reload it. Dense formats read the clip's motion field with
     the folder's query tracks joined: vectors, STMaps and mattes agree with the tracks."""
+    from omnimotion_vfx.engine_available import require_engine
     from omnimotion_vfx.exporters import DENSE_FORMATS, ExportOptions, export_results, parse_formats
     from omnimotion_vfx.exporters.registry import check_options
     from omnimotion_vfx.results import load_results
 
-    results = load_results(results_dir)
     names = parse_formats(formats)
+    dense = [name for name in names if name in DENSE_FORMATS]
+    if dense:
+        require_engine(f"export --format {','.join(dense)}")
+    results = load_results(results_dir)
     export_options = ExportOptions(out=Path(out) if out else Path(results_dir) / "export", **options)
     check_options(results, names, export_options)
     map_points = None
-    if any(name in DENSE_FORMATS for name in names):
+    if dense:
         from omnimotion_vfx.tracking.job import load_fitted
 
         fitted = fitted or load_fitted(results_dir, progress, stop)

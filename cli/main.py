@@ -80,6 +80,9 @@ def track(plate, frames, queries, grid, grid_frame, out, tracker, preset, device
           json_progress, job_spec, export_formats):
     """Track points through PLATE (a frame pattern, a folder of frames or a video file)."""
     from omnimotion_vfx.errors import InputError
+    from omnimotion_vfx.engine_available import require_engine
+
+    require_engine("track")
     from omnimotion_vfx.results import write_results
     from omnimotion_vfx.tracking.job import DEFAULT_TRACKER, TrackJob, fit_job
 

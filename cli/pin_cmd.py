@@ -47,6 +47,9 @@ Exit codes: 0 done, 1 internal error, 2 bad input, 3 interrupted (run again: the
 @handle_errors
 def pin(plate, graphic, at_frame, corners, mask, mode, out, over, stmap_dir, frames, tracker, preset, device, results_dir, layer, colorspace, proxy, json_progress):
     """Pin a graphic onto a surface of PLATE and carry it with the tracked motion, held out where occluded."""
+    from omnimotion_vfx.engine_available import require_engine
+
+    require_engine("pin")
     from omnimotion_vfx.errors import InputError
     from omnimotion_vfx.io import open_plate
     from omnimotion_vfx.pin.graphic import GraphicSource, read_mask

@@ -45,6 +45,9 @@ def serve(bind, jobs_dir, curve_keys, allow_remote, workers, keep_fitted, max_me
           gpus_per_job, cpus_per_job, verbose):
     """Serve tracking jobs to host bridges and `omnivfx submit` over ZeroMQ."""
     from omnimotion_vfx.daemon.server import Daemon, DaemonConfig
+    from omnimotion_vfx.engine_available import require_engine
+
+    require_engine("serve")  # jobs, and queries on jobs fitted on a Ray cluster, run the engine in this process
 
     if not ray_address and (gpus_per_job is not None or cpus_per_job is not None):
         raise InputError("--gpus-per-job and --cpus-per-job size Ray tasks; add --ray-address auto|HOST:PORT or leave them out")

@@ -1,4 +1,5 @@
-"""The installed package matches the source tree: every package listed, `cli/` only as `omnivfx_cli`."""
+"""The installed package matches the source tree (every package listed, `cli/` only as `omnivfx_cli`), and an
+install without the `engine` extra (no torch) exports track formats and refuses engine commands in one line."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,3 +54,166 @@ def test_console_script_exists_and_runs():
     help_text = subprocess.run([str(script), "track", "--help"], capture_output=True, text=True).stdout
     for option in ("--frames", "--queries", "--grid", "--out", "--preset", "--device", "--json-progress", "--proxy", "--layer", "--colorspace"):
         assert option in help_text
+
+
+# --- installs without the engine extra (no torch): export-only render nodes --------------------------------
+
+# `omnivfx ARGS` in a fresh interpreter where `import torch` fails as on an install without the extra.
+WITHOUT_TORCH = "import sys; sys.modules['torch'] = None; sys.argv[0] = 'omnivfx'; from omnivfx_cli.main import main; main()"
+TRACK_FORMATS = ("nuke", "3de", "csv", "json", "blender")
+
+
+def _engine_missing_line(command: str) -> str:
+    return f"omnivfx: error: omnivfx {command} needs the tracking engine (torch): pip install 'omnimotion-vfx[engine]'"
+
+
+def _omnivfx_without_torch(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", OMNIVFX_LOG_DIR=str(cwd))
+    return subprocess.run([sys.executable, "-c", WITHOUT_TORCH, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+
+
+def _results_folder(folder: Path, plate: str) -> Path:
+    """A results folder as `omnivfx track` leaves it (two tracks over the plate's four frames), no tracking."""
+    import numpy as np
+
+    from omnimotion_vfx.results.folder import TrackResults, build_manifest, write_results
+
+    frames = np.arange(1001, 1005)
+    steps = np.arange(4)[:, None] * [2.0, 1.0]
+    tracks = np.stack([steps + [10, 12], steps + [40, 32]])  # [N=2, T=4, 2]
+    manifest = build_manifest(plate=plate, frames=frames, resolution=(96, 64), tracker="omnimotion", preset="default",
+                              config={}, timings={})
+    results = TrackResults(frames=frames, query_points=[[1001, 10, 12], [1001, 40, 32]], tracks=tracks,
+                           visible=np.ones((2, 4), bool), manifest=manifest)
+    return write_results(folder, results)
+
+
+@pytest.fixture
+def plate_and_results(tmp_path: Path) -> tuple[str, Path]:
+    from plate_factory import write_plate
+
+    plate = write_plate(tmp_path / "shot", count=4)
+    return plate, _results_folder(tmp_path / "results", plate)
+
+
+def test_export_only_commands_run_without_torch(tmp_path, plate_and_results):
+    plate, results = plate_and_results
+    info = _omnivfx_without_torch("info", plate, cwd=tmp_path)
+    assert info.returncode == 0 and "resolution: 96x64" in info.stdout, info.stderr
+    export = _omnivfx_without_torch("export", str(results), "--format", ",".join(TRACK_FORMATS), cwd=tmp_path)
+    assert export.returncode == 0, export.stderr
+    written = {p.relative_to(results / "export").as_posix() for p in (results / "export").rglob("*") if p.is_file()}
+    assert written == {"nuke/tracks.nk", "3de/points.txt", "tracks.csv", "tracks.json", "blender/tracks.py"}
+    for args in (["--help"], ["status", "--help"], ["submit", "--help"], ["track", "--help"]):
+        shown = _omnivfx_without_torch(*args, cwd=tmp_path)
+        assert shown.returncode == 0 and shown.stdout.startswith("Usage: "), (args, shown.stderr)
+    keys = _omnivfx_without_torch("keys", str(tmp_path / "keys"), cwd=tmp_path)
+    assert keys.returncode == 0 and (tmp_path / "keys" / "server.key_secret").is_file(), keys.stderr
+
+
+@pytest.mark.parametrize("args, command", [
+    (["track", "{plate}", "--grid", "2"], "track"),
+    (["export", "{results}", "--format", "motion"], "export --format motion"),
+    (["export", "{results}", "--format", "tracks,stmap"], "export --format stmap"),
+    (["pin", "{plate}", "--graphic", "{plate}", "--at", "1001"], "pin"),
+    (["batch", "shots.toml"], "batch"),
+    (["serve", "--bind", "ipc://{tmp}/daemon.sock", "--jobs-dir", "{tmp}/jobs"], "serve"),
+])
+def test_engine_commands_say_in_one_line_that_torch_is_missing(tmp_path, plate_and_results, args, command):
+    plate, results = plate_and_results
+    argv = [a.format(plate=plate, results=results, tmp=tmp_path) for a in args]
+    result = _omnivfx_without_torch(*argv, cwd=tmp_path)
+    assert (result.returncode, result.stderr.splitlines(), result.stdout) == (2, [_engine_missing_line(command)], "")
+    assert not (results / "export").exists() and not list(tmp_path.glob("omnivfx-crash-*"))
+
+
+def test_torch_free_packages_import_without_torch():
+    """results/, exporters/, io/, the client and every CLI module load on an install without the engine."""
+    import pkgutil
+
+    import omnimotion_vfx.exporters
+    import omnimotion_vfx.io
+    import omnimotion_vfx.results
+
+    modules = ["omnimotion_vfx.client", "omnimotion_vfx.daemon.protocol", "omnimotion_vfx.daemon.keys"]
+    for package in (omnimotion_vfx.results, omnimotion_vfx.exporters, omnimotion_vfx.io):
+        modules += [info.name for info in pkgutil.walk_packages(package.__path__, package.__name__ + ".")]
+    modules += [f"omnivfx_cli.{path.stem}" for path in sorted((ROOT / "cli").glob("*.py")) if path.stem != "__init__"]
+    probe = "import importlib, sys; sys.modules['torch'] = None\nfor name in sys.argv[1:]: importlib.import_module(name)"
+    result = subprocess.run([sys.executable, "-c", probe, *modules], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr.strip().splitlines()[-1]
+    assert len(modules) > 20
+
+
+def test_a_missing_torch_without_require_engine_is_still_one_line(tmp_path, monkeypatch, capsys):
+    """The CLI's error handler maps torch's ModuleNotFoundError to the same line (exit 2); other missing modules
+    stay internal errors with a log."""
+    from omnivfx_cli.errors import handle_errors
+
+    monkeypatch.setenv("OMNIVFX_LOG_DIR", str(tmp_path))
+
+    def make(missing: str):
+        def pin():
+            raise ModuleNotFoundError(f"No module named '{missing}'", name=missing)
+        return handle_errors(pin)
+
+    with pytest.raises(SystemExit) as torch_missing:
+        make("torch.nn")()
+    assert (torch_missing.value.code, capsys.readouterr().err.splitlines()) == (2, [_engine_missing_line("pin")])
+    with pytest.raises(SystemExit) as other_missing:
+        make("scipy")()
+    assert other_missing.value.code == 1 and "internal error: ModuleNotFoundError" in capsys.readouterr().err
+
+
+def test_torch_is_the_engine_extra_and_the_tests_install_it():
+    project = _pyproject()["project"]
+    assert not [d for d in project["dependencies"] if d.split(">")[0].split("=")[0].strip().lower() == "torch"]
+    assert project["optional-dependencies"]["engine"] == ["torch>=2.4"]
+    assert "omnimotion-vfx[engine]" in project["optional-dependencies"]["test"]
+    assert project["requires-python"] == ">=3.11"  # tomllib reads TOML shot lists (omnimotion_vfx/batch/shot_list.py)
+
+
+@pytest.mark.slow
+def test_a_real_install_without_the_engine_extra_exports_and_refuses_to_track(tmp_path, plate_and_results):
+    """`pip install .` into a fresh venv (no torch there), as on an export-only render node; 25-40 s on 2 CPU cores."""
+    import shutil
+
+    plate, results = plate_and_results
+    source = tmp_path / "source"  # a copy, so the build leaves nothing in the checkout
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for name in ("omnimotion_vfx", "cli"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    install = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(source)], capture_output=True, text=True, timeout=600)
+    assert install.returncode == 0, install.stderr[-2000:]
+    assert subprocess.run([str(venv / "bin" / "python"), "-c", "import torch"], capture_output=True).returncode != 0
+
+    def omnivfx(*args: str) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        return subprocess.run([str(venv / "bin" / "omnivfx"), *args], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+
+    exported = omnivfx("export", str(results), "--format", ",".join(TRACK_FORMATS), "--out", str(tmp_path / "out"))
+    assert exported.returncode == 0 and (tmp_path / "out" / "nuke" / "tracks.nk").is_file(), exported.stderr
+    assert omnivfx("info", plate).returncode == 0
+    for args, command in ((["track", plate, "--grid", "2"], "track"), (["export", str(results), "--format", "motion"], "export --format motion")):
+        refused = omnivfx(*args)
+        assert (refused.returncode, refused.stderr.splitlines()) == (2, [_engine_missing_line(command)])
+
+
+def test_code_run_by_nuke_parses_on_python_3_9():
+    """The package needs 3.11 (tomllib), but the Nuke bridge and the client modules it vendors run in Nuke's own
+    Python (Nuke 14: 3.9, Nuke 15: 3.10): no syntax newer than 3.9 there (no match, except*, PEP 695)."""
+    import ast
+
+    sys.path.insert(0, str(ROOT / "host_bridges"))
+    try:
+        from build_bridges import CLIENT_FILES
+    finally:
+        sys.path.remove(str(ROOT / "host_bridges"))
+    files = [ROOT / "omnimotion_vfx" / name for name in CLIENT_FILES] + sorted((ROOT / "host_bridges" / "nuke").rglob("*.py"))
+    for path in files:
+        ast.parse(path.read_text(), str(path), feature_version=(3, 9))
+    assert len(files) > len(CLIENT_FILES)
