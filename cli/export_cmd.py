@@ -20,7 +20,7 @@ Formats: tracks (= nuke, nuke-ascii, 3de, csv, json, blender), nuke, cornerpin, 
 blender, mattes, motion, stmap, qc. Output goes to RESULTS/export/ unless --out is given.
 \b
 Examples:
-  omnivfx export shots/sh010/omnivfx/plate --format nuke,3de,blender
+  omnivfx export omnivfx/sh010_plate --format nuke,3de,blender
   omnivfx export RESULTS --format cornerpin --corners track0001,track0002,track0003,track0004
   omnivfx export RESULTS --format stmap,motion --ref-frame 1001
   omnivfx export RESULTS --format mattes --region-polygon '100,80 300,80 300,240 100,240' --ref-frame 1010
