@@ -22,9 +22,10 @@ JOB_PATH_FIELDS = ("plate", "queries", "out")
 def default_results_dir(plate_source: str, plate_name: str) -> Path:
     """`$OMNIVFX_RESULTS/<plate folder name>_<plate name>`, or `./omnivfx/...` when the variable is unset.
 
-    The plate's folder name keeps shots apart whose plates share a name (`sh010/plate`, `sh020/plate`); when
-    the folder already holds another plate's results (same names, other place), this is an InputError naming
-    `--out`, so no shot silently overwrites another's."""
+    The plate's folder name keeps apart shots whose plates share a name (`sh010/plate.%04d.exr` ->
+    `sh010_plate`, `sh020/plate.%04d.exr` -> `sh020_plate`); when the folder already holds another plate's
+    results (same names, other place: `a/sh010/plate.%04d.exr`, `b/sh010/plate.%04d.exr`), this is an
+    InputError naming `--out`, so no shot silently overwrites another's."""
     plate = os.path.abspath(plate_source)
     plate_folder = _plate_folder(plate)
     root = os.environ.get(RESULTS_ENV) or os.path.join(os.getcwd(), "omnivfx")
