@@ -1,8 +1,9 @@
 """`omnivfx export RESULTS --format ...`: write host formats from a results folder.
 
 Track formats read tracks.npz only. Dense formats (mattes, motion, stmap) need the fitted tracker: `load_fitted`
-rebuilds it from the job stored in the manifest, re-using the caches and checkpoints in the results folder (the
-chained-flow tracker recomputes its flow).
+rebuilds it from the job stored in the manifest, re-using the checkpoint and motion field in the results folder
+(the flow is recomputed when `omnivfx track` removed its cache, and removed again afterwards unless the track
+was run with --keep-cache).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ Formats: tracks (= nuke, nuke-ascii, 3de, csv, json, blender), nuke, cornerpin, 
 blender, mattes, motion, stmap, qc. Output goes to RESULTS/export/ unless --out is given.
 \b
 Examples:
-  omnivfx export shots/sh010/omnivfx/plate --format nuke,3de,blender
+  omnivfx export omnivfx/sh010_plate --format nuke,3de,blender
   omnivfx export RESULTS --format cornerpin --corners track0001,track0002,track0003,track0004
   omnivfx export RESULTS --format stmap,motion --ref-frame 1001
   omnivfx export RESULTS --format mattes --region-polygon '100,80 300,80 300,240 100,240' --ref-frame 1010
@@ -43,13 +44,18 @@ def run_export(results_dir: str | Path, formats: str | tuple[str, ...], progress
     results = load_results(results_dir)
     export_options = ExportOptions(out=Path(out) if out else Path(results_dir) / "export", **options)
     check_options(results, names, export_options)
-    map_points = None
+    map_points, reloaded = None, None
     if dense:
         from omnimotion_vfx.tracking.job import load_fitted
 
-        fitted = fitted or load_fitted(results_dir, progress, stop)
-        map_points = fitted.motion(results, progress, stop).map_points
-    return export_results(results, names, export_options, map_points, progress, stop)
+        reloaded = None if fitted else load_fitted(results_dir, progress, stop)
+        map_points = (fitted or reloaded).motion(results, progress, stop).map_points
+    written = export_results(results, names, export_options, map_points, progress, stop)
+    if reloaded is not None:  # the reload recomputed the flow cache; drop it again unless the track kept it
+        from omnimotion_vfx.results.work_cache import finish_work
+
+        finish_work(results_dir, reloaded.job.keep_cache)
+    return written
 
 
 @click.command(epilog=EPILOG)

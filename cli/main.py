@@ -64,7 +64,7 @@ def _progress(json_progress: bool):
 @click.option("--queries", "queries", type=click.Path(dir_okay=False), help="CSV with header frame,x,y[,name].")
 @click.option("--grid", type=int, help="Track an N x N grid of points instead of --queries.")
 @click.option("--grid-frame", type=int, help="Plate frame of the grid (default: first frame).")
-@click.option("--out", type=click.Path(file_okay=False), help="Results folder (default <plate folder>/omnivfx/<name>/).")
+@click.option("--out", type=click.Path(file_okay=False), help="Results folder (default $OMNIVFX_RESULTS/<folder>_<name>, else ./omnivfx/<folder>_<name>).")
 @click.option("--tracker", default=None, help="Tracker: omnimotion (default) or chained-flow (seconds; docs/cli.md).")
 @click.option("--preset", default="default", show_default=True, help="Engine preset: default, preview, volumetric, fast, paper (docs/engine.md).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
@@ -75,15 +75,17 @@ def _progress(json_progress: bool):
 @click.option("--json-progress", is_flag=True, help='Progress as JSON lines on stdout, then {"result": FOLDER}.')
 @click.option("--job", "job_spec", type=click.Path(dir_okay=False), help="Run a JSON job spec (farm use).")
 @click.option("--export", "export_formats", help="Then export, e.g. nuke,3de,blender (see `omnivfx export --help`).")
+@click.option("--keep-cache", is_flag=True, help="Keep the flow cache (RESULTS/work/flow) after success (see `omnivfx clean`).")
 @handle_errors
 def track(plate, frames, queries, grid, grid_frame, out, tracker, preset, device, layer, colorspace, proxy, fit_minutes,
-          json_progress, job_spec, export_formats):
+          json_progress, job_spec, export_formats, keep_cache):
     """Track points through PLATE (a frame pattern, a folder of frames or a video file)."""
     from omnimotion_vfx.errors import InputError
     from omnimotion_vfx.engine_available import require_engine
 
     require_engine("track")
     from omnimotion_vfx.results import write_results
+    from omnimotion_vfx.results.work_cache import finish_work
     from omnimotion_vfx.tracking.job import DEFAULT_TRACKER, TrackJob, fit_job
 
     if job_spec:
@@ -94,7 +96,7 @@ def track(plate, frames, queries, grid, grid_frame, out, tracker, preset, device
         job = TrackJob(
             plate=plate, frames=frames, queries=queries, grid=grid, grid_frame=grid_frame, out=out,
             tracker=tracker or DEFAULT_TRACKER, preset=preset, device=device, layer=layer,
-            colorspace=colorspace, proxy=proxy, fit_minutes=fit_minutes,
+            colorspace=colorspace, proxy=proxy, fit_minutes=fit_minutes, keep_cache=keep_cache,
         )
     progress = _progress(json_progress)
     with stop_on_signals() as stop:
@@ -104,6 +106,7 @@ def track(plate, frames, queries, grid, grid_frame, out, tracker, preset, device
             from .export_cmd import run_export
 
             run_export(folder, export_formats, progress, stop, fitted=fitted)
+        finish_work(folder, job.keep_cache)
     folder = folder.resolve()
     click.echo(json.dumps({"result": str(folder)}) if json_progress else str(folder))
 
@@ -138,6 +141,8 @@ main.add_command(keys)
 
 from .pin_cmd import pin  # noqa: E402
 main.add_command(pin)
+from .clean_cmd import clean  # noqa: E402
+main.add_command(clean)
 
 if __name__ == "__main__":
     main()

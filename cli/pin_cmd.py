@@ -39,7 +39,7 @@ Exit codes: 0 done, 1 internal error, 2 bad input, 3 interrupted (run again: the
 @click.option("--tracker", default=None, help="Tracker name (default: the product's default tracker).")
 @click.option("--preset", default="default", show_default=True, help="Tracker preset.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--results", "results_dir", type=click.Path(file_okay=False), help="Tracker results/cache folder (default <plate folder>/omnivfx/<name>/).")
+@click.option("--results", "results_dir", type=click.Path(file_okay=False), help="Tracker results/cache folder (default as `omnivfx track`: $OMNIVFX_RESULTS or ./omnivfx).")
 @click.option("--layer", help="EXR layer of the plate to track and composite over.")
 @click.option("--colorspace", help="OCIO colour space of the plate (with $OCIO), or CONFIG.ocio:SPACE.")
 @click.option("--proxy", type=float, default=1.0, show_default=True, help="Track at this fraction of the resolution (outputs stay full size).")

@@ -26,7 +26,7 @@ Exit codes: 0 done (or queued without --watch), 1 daemon unreachable/internal, 2
 @click.option("--grid", type=int, help="Track an N x N grid of points instead of --queries.")
 @click.option("--grid-frame", type=int, help="Plate frame of the grid (default: first frame).")
 @click.option("--frames", help="Frame range, e.g. 1001-1100.")
-@click.option("--out", type=click.Path(file_okay=False), help="Results folder (default <plate folder>/omnivfx/<name>/).")
+@click.option("--out", type=click.Path(file_okay=False), help="Results folder (default as `omnivfx track`, from the daemon's $OMNIVFX_RESULTS or folder).")
 @click.option("--tracker", help="Tracker name (the daemon's default when omitted).")
 @click.option("--preset", default="default", show_default=True, help="Engine preset.")
 @click.option("--fit-minutes", type=float, help="Deadline: end the engine's fit after this many minutes of fitting.")

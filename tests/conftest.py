@@ -27,6 +27,7 @@ def run_omnivfx(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
 
     def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
         full_env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", OMNIVFX_LOG_DIR=str(tmp_path))
+        full_env.pop("OMNIVFX_RESULTS", None)  # results default to ./omnivfx under `cwd` unless a test sets it
         full_env.update(env or {})
         return subprocess.run(
             [_omnivfx_executable(), *map(str, args)], capture_output=True, text=True, cwd=cwd or tmp_path, env=full_env, timeout=timeout

@@ -14,6 +14,7 @@ from omnimotion_vfx.client import Client, DaemonUnavailable
 
 OMNIVFX = str(Path(sys.executable).parent / "omnivfx")
 ENV = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", PYTHONUNBUFFERED="1")
+ENV.pop("OMNIVFX_RESULTS", None)  # default results go to ./omnivfx beside the jobs folder (the daemon's cwd)
 
 
 def free_port() -> int:
@@ -42,6 +43,7 @@ class DaemonProcess:
         self.process = subprocess.Popen(
             [OMNIVFX, "serve", "--bind", self.endpoint, "--jobs-dir", str(jobs_dir), "--heartbeat", "0.25", *extra],
             stdout=self._log, stderr=subprocess.STDOUT, env=dict(ENV, **(env or {})),
+            cwd=jobs_dir.parent,  # default results folders (./omnivfx/...) land beside the jobs folder
         )
         self.pid = self.process.pid
 

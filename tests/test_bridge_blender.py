@@ -190,7 +190,7 @@ def test_region_inside_an_annotation_stroke(session):
 
 def test_exported_matte_loads_as_an_image_sequence(session):
     report, _, plate = session
-    assert report["matte"] == {"filepath": str(plate / "omnivfx" / "plate" / "export" / "mattes" / "matte.1001.exr"),
+    assert report["matte"] == {"filepath": str(plate.parent / "omnivfx" / "plate_plate" / "export" / "mattes" / "matte.1001.exr"),
                                "source": "SEQUENCE", "is_data": True}
     assert "matte image 'OmniVFX matte' (8 frames)" in report["matte_run"]["message"]
 

@@ -61,8 +61,15 @@ def nuke(nuke_path):
 
 @pytest.fixture
 def plate(tmp_path) -> Path:
-    write_plate(tmp_path / "plate", count=8, size=(WIDTH, HEIGHT), step=(2.0, 1.0), first=FIRST)
-    return tmp_path / "plate"
+    """A plate folder named for its test: the module's daemon puts every default results folder under its own
+    ./omnivfx/<plate folder name>_plate, and a folder of another plate's results is refused."""
+    write_plate(tmp_path / tmp_path.name, count=8, size=(WIDTH, HEIGHT), step=(2.0, 1.0), first=FIRST)
+    return tmp_path / tmp_path.name
+
+
+def default_results(daemon, plate: Path) -> Path:
+    """Where a job without `out` writes: ./omnivfx/<plate folder name>_<plate name> of the daemon's folder."""
+    return daemon.jobs_dir.parent / "omnivfx" / f"{plate.name}_plate"
 
 
 def read_node(nuke, plate: Path):
@@ -128,8 +135,8 @@ def test_tracker_points_become_a_tracker4_and_cornerpin(nuke, daemon, plate):
     assert source.isSelected() and read.isSelected()
     run = press_and_wait(nuke, panel)
 
-    results = load_npz(plate / "omnivfx" / "plate")
-    job = json.loads((plate / "omnivfx" / "plate" / "manifest.json").read_text())["config"]["job"]
+    results = load_npz(default_results(daemon, plate))
+    job = json.loads((default_results(daemon, plate) / "manifest.json").read_text())["config"]["job"]
     assert job["fit_minutes"] == 1.5, "the panel's fit deadline reached the job"
     expected_queries = [[1003, x, HEIGHT - y] for x, y in corners]
     np.testing.assert_allclose(results["query_points"], expected_queries, atol=1e-4)
@@ -179,7 +186,7 @@ def test_grid_and_dense_reads_of_an_exported_matte(nuke, daemon, plate, run_omni
     panel.dense_reads.setValue(True)
     run = press_and_wait(nuke, panel)
     assert len(run.nodes) == 1 and "no mattes/STMaps yet" in panel.status.value()
-    results_dir = plate / "omnivfx" / "plate"
+    results_dir = default_results(daemon, plate)
     assert len(load_npz(results_dir)["tracks"]) == 9
     done = run_omnivfx("export", str(results_dir), "--format", "mattes", "--ref-frame", "1001",
                        "--region-polygon", "10,10 50,10 50,40 10,40", "--matte-samples", "1", timeout=120)

@@ -40,7 +40,7 @@ def test_half_float_exr_1001_plate_gives_the_contract_results(run_omnivfx, exr_p
     assert result.stderr == ""  # not a terminal: no bar, and nothing went wrong
     folder = Path(result.stdout.strip())
     assert result.stdout.count("\n") == 1 and folder.is_absolute()
-    assert folder == Path(exr_plate_1001).parent / "omnivfx" / "plate"  # <plate folder>/omnivfx/<plate name>/
+    assert folder == tmp_path / "omnivfx" / "shot_plate"  # ./omnivfx/<plate folder name>_<plate name>/
 
     with np.load(folder / "tracks.npz") as data:
         assert {"frames", "query_points", "tracks", "visible"} <= set(data.files)
@@ -54,7 +54,7 @@ def test_half_float_exr_1001_plate_gives_the_contract_results(run_omnivfx, exr_p
 
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["format"] == "omnivfx-results" and manifest["format_version"] == 1
-    assert manifest["plate"] == exr_plate_1001
+    assert manifest["plate"] == exr_plate_1001 and os.path.isabs(manifest["plate"])
     assert manifest["frame_range"] == [1001, 1010] and manifest["frame_count"] == 10
     assert manifest["resolution"] == [96, 64] and manifest["processing_resolution"] == [96, 64]
     assert manifest["preset"] == "default" and manifest["tracker"] == "chained-flow"
@@ -155,7 +155,7 @@ def test_folder_of_frames_and_video_files(run_omnivfx, tmp_path, kind):
     result = run_omnivfx("track", plate, "--grid", "2", "--tracker", "chained-flow")
     assert result.returncode == 0, result.stderr
     folder = Path(result.stdout.strip())
-    assert folder.parent.name == "omnivfx" and folder.name == ("clip" if kind == "mp4" else "plate")
+    assert folder.parent == tmp_path / "omnivfx" and folder.name == (f"{tmp_path.name}_clip" if kind == "mp4" else "pngs_plate")
     with np.load(folder / "tracks.npz") as data:
         assert data["frames"].tolist() == list(range(first, first + 8))
         moved = data["tracks"][:, -1] - data["tracks"][:, 0]

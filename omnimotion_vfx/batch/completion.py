@@ -16,14 +16,15 @@ import numpy as np
 from ..errors import InputError
 from ..io import open_plate
 from ..results.folder import MANIFEST_FILE, load_results
+from ..results.location import absolute_job_paths
 from ..tracking.job import TrackJob, resolve_queries, results_dir_for
 
 INLINE_QUERY_FIELDS = ("query_points", "query_names")
 
 
 def job_settings(job: TrackJob) -> dict[str, Any]:
-    """The job as recorded in a manifest's `config.job` (inline queries live in tracks.npz instead)."""
-    return {k: v for k, v in job.to_dict().items() if k not in INLINE_QUERY_FIELDS}
+    """The job as recorded in a manifest's `config.job`: paths absolute, inline queries left to tracks.npz."""
+    return absolute_job_paths({k: v for k, v in job.to_dict().items() if k not in INLINE_QUERY_FIELDS})
 
 
 def finished_results(job: TrackJob) -> Path | None:

@@ -15,6 +15,7 @@ from typing import Any, Callable, Protocol
 
 from ..progress import CallbackProgress, StopToken
 from ..results.folder import TrackResults, load_results, write_results
+from ..results.work_cache import finish_work
 from ..tracking.job import FittedJob, TrackJob, fit_job
 
 log = logging.getLogger("omnivfx.daemon")
@@ -51,7 +52,9 @@ class LocalEngine:
         fitted, queries = fit_job(job, CallbackProgress(on_progress, PROGRESS_RATE), stop)
         stop.raise_if_requested("before writing results")
         results = fitted.answer(queries.points, queries.names)
-        return FinishedJob(results, str(write_results(fitted.out_dir, results)), fitted)
+        folder = write_results(fitted.out_dir, results)
+        finish_work(folder, job.keep_cache)  # the fitted plate stays in memory; only the on-disk flow cache goes
+        return FinishedJob(results, str(folder), fitted)
 
     def close(self) -> None:
         pass

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from ..file_modes import publish
 from ..flow.correspondences import Correspondences
 from .config import EngineConfig
 
@@ -22,11 +22,13 @@ from .config import EngineConfig
 def fingerprint(video: np.ndarray, correspondences: Correspondences, config: EngineConfig) -> str:
     """Hash of what determines the fitted model. Inference-only settings, the device, the step count and the time
     budget are left out: a finished fit is re-used by any inference setting, and raising trainer.steps or the
-    budget continues it."""
+    budget continues it. So is the flow cache's folder: a results folder reached by another path or moved
+    elsewhere reloads its fit (checkpoints written before this rule refit once)."""
     digest = hashlib.sha256()
     digest.update(np.ascontiguousarray(video[:, ::4, ::4]).tobytes())
     digest.update(repr(video.shape).encode())
-    digest.update(json.dumps(correspondences.params, sort_keys=True, default=str).encode())
+    flow_params = {k: v for k, v in correspondences.params.items() if k != "cache"}
+    digest.update(json.dumps(flow_params, sort_keys=True, default=str).encode())
     digest.update(repr(sorted(correspondences.pairs)).encode())
     fit_settings = {k: v for k, v in config.to_dict().items() if k not in ("inference", "device")}
     fit_settings["trainer"] = {k: v for k, v in fit_settings["trainer"].items() if k not in ("checkpoint_every", "compile", "steps", "time_budget_s")}
@@ -60,7 +62,7 @@ class Checkpointer:
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         torch.save(dict(state, fingerprint=self.fingerprint), tmp)
-        os.replace(tmp, self.path)
+        publish(tmp, self.path)
         with open(self.folder / "events.jsonl", "w") as handle:
             for event in state.get("events", []):
                 handle.write(json.dumps(event) + "\n")

@@ -16,9 +16,11 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
+from ..file_modes import publish
 from ..io import open_plate
 from ..progress import NullProgress, ProgressReporter, StopToken
 from ..results.folder import TrackResults
+from ..results.location import resolve_plate
 from .common import plate_size
 
 MAX_WIDTH = 1920
@@ -60,10 +62,9 @@ def draw_tracks(image_bgr: np.ndarray, results: TrackResults, index: int, trail:
 
 
 def plate_frames(results: TrackResults) -> Iterator[np.ndarray]:
-    """The results' frames of the plate as RGB uint8, at most MAX_WIDTH wide (display encoding)."""
-    plate_path = results.manifest.get("plate")
-    if not plate_path:
-        raise InputError("the results manifest names no plate; the qc export needs the plate it was tracked on")
+    """The results' frames of the plate (found again after a move, results/location.py) as RGB uint8, at most
+    MAX_WIDTH wide (display encoding)."""
+    plate_path = resolve_plate(results.manifest, results.folder)
     job = results.manifest.get("config", {}).get("job", {})
     width, _ = plate_size(results)
     frames = f"{int(results.frames[0])}-{int(results.frames[-1])}"
@@ -124,7 +125,7 @@ def write_qc(
         if writer is not None:
             writer.release()
             writer = None
-            os.replace(tmp_video, folder / "qc.mp4")
+            publish(tmp_video, folder / "qc.mp4")
             written.append(folder / "qc.mp4")
     finally:
         if writer is not None:

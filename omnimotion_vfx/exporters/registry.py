@@ -120,13 +120,11 @@ def _frames(results: TrackResults) -> list[int]:
 
 def _first_file(results: TrackResults) -> str | None:
     """The plate's first frame file, so the Blender script can load the clip when none is open."""
-    plate = results.manifest.get("plate")
-    if not plate:
-        return None
     from ..io.sequence import find_sequence
+    from ..results.location import resolve_plate
 
     try:
-        return str(find_sequence(plate, None).paths[0])
+        return str(find_sequence(resolve_plate(results.manifest, results.folder), None).paths[0])
     except (InputError, OSError):  # a moved plate only costs the convenience of auto-loading it
         return None
 

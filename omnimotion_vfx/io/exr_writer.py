@@ -15,6 +15,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..errors import InputError
+from ..file_modes import publish
 
 COMPRESSIONS = ("zip", "zips", "piz", "rle", "b44", "none")
 
@@ -64,7 +65,7 @@ def write_exr(
         out.close()
         if not ok:
             raise OSError(f"cannot write {path}: {oiio.geterror()}")
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

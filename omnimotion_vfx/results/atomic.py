@@ -8,9 +8,12 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from ..file_modes import publish
+
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
-    """Call `write(tmp_path)`, fsync, then rename over `path` (same folder, so the rename is atomic)."""
+    """Call `write(tmp_path)`, fsync, then rename over `path` (same folder, so the rename is atomic); the file
+    gets the mode the umask allows (file_modes.publish), not mkstemp's 0600."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix + ".tmp", dir=path.parent)
@@ -19,7 +22,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
         write(tmp)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

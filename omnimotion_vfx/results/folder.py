@@ -18,6 +18,7 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError
 from .atomic import atomic_write, atomic_write_json
+from .location import absolute_job_paths, plate_relative_to
 
 RESULTS_FORMAT_VERSION = 1
 TRACKS_FILE = "tracks.npz"
@@ -34,6 +35,7 @@ class TrackResults:
     visible: np.ndarray  # bool [N, T]
     names: list[str] = field(default_factory=list)
     manifest: dict[str, Any] = field(default_factory=dict)
+    folder: Path | None = None  # where load_results read it from: the QC finds a moved plate relative to it
 
     def __post_init__(self) -> None:
         self.frames = np.asarray(self.frames, np.int32)
@@ -60,12 +62,6 @@ class TrackResults:
         return int(hits[0])
 
 
-def default_results_dir(plate_source: str, plate_name: str) -> Path:
-    """`<plate folder>/omnivfx/<plate name>/` as the contract says."""
-    folder = Path(plate_source).parent if not os.path.isdir(plate_source) else Path(plate_source)
-    return folder / "omnivfx" / plate_name
-
-
 def build_manifest(
     *,
     plate: str,
@@ -77,12 +73,16 @@ def build_manifest(
     timings: dict[str, float],
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The manifest of the contract. The plate and the job's paths are stored absolute, so the results export
+    from any working folder (write_results adds `plate_relative` for a plate moved with its results)."""
+    if isinstance(config.get("job"), dict):
+        config = dict(config, job=absolute_job_paths(config["job"]))
     manifest = {
         "format": "omnivfx-results",
         "format_version": RESULTS_FORMAT_VERSION,
         "software": {"name": "omnimotion_vfx", "version": __version__, "python": platform.python_version()},
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "plate": plate,
+        "plate": os.path.abspath(plate),
         "frame_range": [int(frames[0]), int(frames[-1])],
         "frame_count": int(len(frames)),
         "resolution": [int(resolution[0]), int(resolution[1])],
@@ -97,9 +97,13 @@ def build_manifest(
 
 
 def write_results(folder: str | os.PathLike, results: TrackResults) -> Path:
-    """Write tracks.npz then manifest.json, each atomically; the manifest last marks the folder complete."""
+    """Write tracks.npz then manifest.json, each atomically; the manifest last marks the folder complete. An
+    absolute `plate` gets its path relative to `folder` beside it (`plate_relative`)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    plate = results.manifest.get("plate")
+    if isinstance(plate, str) and os.path.isabs(plate):
+        results.manifest["plate_relative"] = plate_relative_to(plate, folder)
 
     def write_npz(tmp: str) -> None:
         with open(tmp, "wb") as handle:
@@ -145,6 +149,7 @@ def load_results(folder: str | os.PathLike) -> TrackResults:
                 visible=data["visible"],
                 names=names,
                 manifest=manifest,
+                folder=folder,
             )
     except (KeyError, ValueError, OSError) as exc:
         raise InputError(f"{tracks_path} is damaged ({exc}); re-run `omnivfx track`") from None

@@ -22,7 +22,9 @@ from ..flow.cache import plate_hash
 from ..io import Plate, open_plate
 from ..io.queries import Queries, check_queries, grid_queries, read_queries_csv
 from ..progress import NullProgress, ProgressReporter, StopToken
-from ..results.folder import TrackResults, build_manifest, default_results_dir, load_results, write_results
+from ..results.folder import TrackResults, build_manifest, load_results, write_results
+from ..results.location import default_results_dir, ensure_writable, resolve_plate
+from ..results.work_cache import finish_work
 from .registry import TrackerContext, build_tracker, environment_overrides, tracker_names
 
 if TYPE_CHECKING:
@@ -46,6 +48,7 @@ class TrackJob:
     colorspace: str | None = None
     proxy: float = 1.0
     fit_minutes: float | None = None  # end the engine's fit after this many minutes of fitting (a deadline)
+    keep_cache: bool = False  # keep <out>/work/flow after success (removed by default: it is large, and recomputable)
     query_points: list[list[float]] | None = field(default=None, repr=False)  # inline (frame, x, y) rows
     query_names: list[str] | None = field(default=None, repr=False)
 
@@ -184,12 +187,14 @@ def load_fitted(results_dir: str | Path, progress: ProgressReporter | None = Non
     `out`: the flow cache and the engine checkpoint there are re-used, so nothing refits (the chained-flow
     tracker recomputes its flow). The folder's queries are already answered and are not needed."""
     results_dir = Path(results_dir)
-    job_dict = dict(load_results(results_dir).manifest.get("config", {}).get("job") or {})
+    manifest = load_results(results_dir).manifest
+    job_dict = dict(manifest.get("config", {}).get("job") or {})
     if not job_dict:
         raise InputError(f"{results_dir}/manifest.json holds no job; re-run `omnivfx track` to export dense formats")
     for key in ("queries", "grid", "grid_frame"):
         job_dict.pop(key, None)
     job_dict["out"] = str(results_dir)  # caches and checkpoints live in the results folder, wherever it is now
+    job_dict["plate"] = resolve_plate(manifest, results_dir)  # the plate may have moved with the folder
     job = TrackJob.from_dict(job_dict, source=f"{results_dir}/manifest.json")
     _check_tracker(job)
     t0 = time.monotonic()
@@ -205,7 +210,7 @@ def _fit_plate(job: TrackJob, plate: Plate, t0: float, progress: ProgressReporte
     """Read the opened plate (from `t0`, when opening began) and build the job's tracker on it."""
     progress = progress or NullProgress()
     stop = stop or StopToken()
-    out_dir = results_dir_for(job, plate.sequence.source, plate.sequence.name)
+    out_dir = ensure_writable(results_dir_for(job, plate.sequence.source, plate.sequence.name))  # before the long read
     video = plate.load_uint8(progress)
     timings = {"read": time.monotonic() - t0}
     stop.raise_if_requested("after reading the plate")
@@ -225,4 +230,6 @@ def _fit_plate(job: TrackJob, plate: Plate, t0: float, progress: ProgressReporte
 def run_track_job(job: TrackJob, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> Path:
     """Plate in, results folder out. Raises InputError for bad input and Interrupted when stopped."""
     fitted, queries = fit_job(job, progress, stop)
-    return write_results(fitted.out_dir, fitted.answer(queries.points, queries.names))
+    folder = write_results(fitted.out_dir, fitted.answer(queries.points, queries.names))
+    finish_work(folder, job.keep_cache)
+    return folder
