@@ -174,7 +174,7 @@ def test_many_tracks_name_a_spread_subset_and_say_so():
     results = hd_results(400)
     overlay = TrackOverlay(results, (1920, 1080))
     assert 70 <= len(overlay.labelled) <= 130
-    assert overlay.legend_note == f"names on {len(overlay.labelled)} of 400 tracks"
+    assert overlay.legend_note == f"{len(overlay.labelled)} of 400 named"
     picked = results.query_points[overlay.labelled, 1:]
     quadrants = {(int(x >= 960), int(y >= 540)) for x, y in picked}
     assert len(quadrants) == 4 and len(overlay.labelled) // 4 <= np.sum(picked[:, 0] < 960) <= 3 * len(overlay.labelled) // 4

@@ -92,8 +92,11 @@ def spread_subset(points: np.ndarray, count: int) -> np.ndarray:
 
 def draw_outlined(image: np.ndarray, text: str, origin: tuple[int, int], scale: float, thickness: int,
                   colour: tuple[int, int, int]) -> None:
-    """Text with a black outline: legible over any plate, bright or dark."""
-    cv2.putText(image, text, origin, FONT, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+    """Text with a black outline: legible over any plate, bright or dark. The outline is the same text shifted
+    around the origin, not a thicker stroke: OpenCV 5 draws thicker text wider, which would drift off the glyphs."""
+    x, y = origin
+    for dx, dy in ((-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)):
+        cv2.putText(image, text, (x + dx, y + dy), FONT, scale, (0, 0, 0), thickness, cv2.LINE_AA)
     cv2.putText(image, text, origin, FONT, scale, colour, thickness, cv2.LINE_AA)
 
 
@@ -119,15 +122,15 @@ class TrackOverlay:
         if not self.results.names:
             return 0
         s = self.style
-        boxes = [cv2.getTextSize(name, FONT, s.label_scale, s.label_thickness + 2) for name in self.results.names]
+        boxes = [cv2.getTextSize(name, FONT, s.label_scale, s.label_thickness) for name in self.results.names]
         areas = [(w + 2 * s.radius) * (h + base) for (w, h), base in boxes]
         return max(1, int(LABEL_COVER * image_size[0] * image_size[1] / float(np.median(areas))))
 
     @property
     def legend_note(self) -> str:
-        """'names on 100 of 400 tracks' when only a subset is named, else ''."""
+        """'104 of 300 named' when only a subset of the tracks is named, else ''."""
         total = len(self.results.names)
-        return f"names on {len(self.labelled)} of {total} tracks" if len(self.labelled) < total else ""
+        return f"{len(self.labelled)} of {total} named" if len(self.labelled) < total else ""
 
     def draw(self, image_bgr: np.ndarray, index: int) -> np.ndarray:
         """Draw every track at frame `index` (0-based), the names, the frame number and the legend."""
@@ -162,24 +165,28 @@ class TrackOverlay:
         _darken(image, 0, 0, title_w + 2 * margin, title_h + 2 * margin)
         draw_outlined(image, frame, (margin, margin + title_h), s.title_scale, s.title_thickness, (255, 255, 255))
         (_, label_h), _ = cv2.getTextSize("visible", FONT, s.label_scale, s.label_thickness)
-        (legend_w, _), _ = cv2.getTextSize("visible    occluded" + " " * 4, FONT, s.label_scale, s.label_thickness)
+        (visible_w, _), _ = cv2.getTextSize("visible  ", FONT, s.label_scale, s.label_thickness)
+        (occluded_w, _), _ = cv2.getTextSize("occluded  ", FONT, s.label_scale, s.label_thickness)
         (note_w, _), _ = cv2.getTextSize(self.legend_note, FONT, s.label_scale, s.label_thickness)
+        legend_w = s.radius + 2 * s.radius + visible_w + s.radius + 2 * s.radius + occluded_w  # dot text ring text
+        one_row = legend_w + note_w + 2 * margin <= 0.95 * image.shape[1]
         row = int(label_h * 1.8)
-        y = image.shape[0] - margin - (row if self.legend_note else 0)
-        _darken(image, 0, y - label_h - margin, max(legend_w + 4 * s.radius, note_w) + 2 * margin, image.shape[0])
+        y = image.shape[0] - margin - (0 if one_row or not self.legend_note else row)
+        width = legend_w + note_w if one_row else max(legend_w, note_w)
+        _darken(image, 0, y - label_h - margin, width + 2 * margin, image.shape[0])
         x = margin + s.radius
         grey = (235, 235, 235)
         cv2.circle(image, (x, y - label_h // 2), s.radius, grey, -1, cv2.LINE_AA)
         cv2.circle(image, (x, y - label_h // 2), s.radius, (0, 0, 0), 1, cv2.LINE_AA)
         text_x = x + 2 * s.radius
         draw_outlined(image, "visible", (text_x, y), s.label_scale, s.label_thickness, grey)
-        (visible_w, _), _ = cv2.getTextSize("visible   ", FONT, s.label_scale, s.label_thickness)
         ring_x = text_x + visible_w + s.radius
         cv2.circle(image, (ring_x, y - label_h // 2), s.radius, (0, 0, 0), s.line + 3, cv2.LINE_AA)
         cv2.circle(image, (ring_x, y - label_h // 2), s.radius, grey, s.line + 1, cv2.LINE_AA)
         draw_outlined(image, "occluded", (ring_x + 2 * s.radius, y), s.label_scale, s.label_thickness, grey)
         if self.legend_note:
-            draw_outlined(image, self.legend_note, (margin, y + row), s.label_scale, s.label_thickness, grey)
+            note_at = (margin + legend_w, y) if one_row else (margin, y + row)
+            draw_outlined(image, self.legend_note, note_at, s.label_scale, s.label_thickness, grey)
 
 
 def _darken(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> None:
@@ -281,7 +288,7 @@ def write_qc(
     if sheet_images:
         frames = f"{int(results.frames[0])}-{int(results.frames[-1])}"
         parts = [Path(str(results.manifest.get("plate") or "plate")).name, f"frames {frames}", rate.text,
-                 overlay.legend_note or f"{len(results.names)} tracks, all named"]
+                 f"names on {len(overlay.labelled)} of {len(results.names)} tracks"]
         sheet_path = folder / "contact_sheet.png"
         cv2.imwrite(str(sheet_path), contact_sheet(sheet_images, "   ".join(parts)))
         written.append(sheet_path)
