@@ -5,7 +5,7 @@
 
 The sample plate (samples/orbit) is tracked with `omnivfx track --preset preview` and drawn by
 `omnivfx export --format qc`; its QC frames become docs/images/orbit_tracks.gif (every 2nd frame) and
-orbit_tracks.png (one frame). The failure stills (docs/images/fails_*.png) are the same two commands on clips
+orbit_tracks.png (one frame). The failure stills (docs/images/fails_*.jpg) are the same two commands on clips
 with exact ground truth, with the true positions added: a white cross where the point really is, a white line
 from the track to it. Fast motion comes from the planar suite's fast-256 plate (omnimotion_vfx/evaluation/
 synthetic.py, written here); thin structures and handheld cloth from the rendered development suite when its
@@ -35,6 +35,7 @@ GIF_WIDTH = 256
 GIF_MAX_BYTES = 1_500_000
 RENDERED_FAILURES = ("thin-poles-256", "cloth-shake-480")  # docs/evaluation.md: the suite's weakest clips
 OFF_PX = 4.0  # a visible point this far from the truth gets its error line
+JPEG_QUALITY = 90  # the failure stills: a noisy plate doubled in size is 3-5x smaller as JPEG than as PNG
 
 
 @dataclass
@@ -134,19 +135,20 @@ def failure_still(clip: GroundTruth, work: Path) -> None:
     t = int(np.argmax(off.sum(0) + 1e-3 * np.arange(off.shape[1])))  # the latest of the worst frames
     frame = clip.first_frame + t
     image = cv2.imread(str(qc / f"qc.{frame:04d}.png"))
-    scale = 2 if image.shape[1] <= 256 else 1
+    scale = 2 if image.shape[1] <= 480 else 1  # small clips doubled so the error lines show
     image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
     for n in np.nonzero(off[:, t])[0]:
         p, q = (tracks[n, t] * scale).round().astype(int), (clip.tracks[n, t] * scale).round().astype(int)
         cv2.line(image, tuple(p), tuple(q), (255, 255, 255), 1, cv2.LINE_AA)
         cv2.drawMarker(image, tuple(q), (255, 255, 255), cv2.MARKER_CROSS, 6 * scale, 1 + scale // 2)
-    path = IMAGES / f"fails_{clip.name}.png"
-    cv2.imwrite(str(path), image)
+    path = IMAGES / f"fails_{clip.name}.jpg"
+    cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     seen = clip.visible.sum()
     print(f"{clip.name}: frame {frame}; all frames: median error {np.median(error[clip.visible]):.1f} px over "
           f"{seen} visible positions, {100 * off.sum() / seen:.0f}% over {OFF_PX:g} px, visibility right "
           f"{100 * np.mean(visible == clip.visible):.0f}%; at frame {frame}: {off[:, t].sum()} of "
-          f"{clip.visible[:, t].sum()} visible points over {OFF_PX:g} px -> {path.relative_to(ROOT)}")
+          f"{clip.visible[:, t].sum()} visible points over {OFF_PX:g} px, median "
+          f"{np.median(error[clip.visible[:, t], t]):.1f} px -> {path.relative_to(ROOT)}")
 
 
 def main() -> None:

@@ -95,7 +95,8 @@ def draw_outlined(image: np.ndarray, text: str, origin: tuple[int, int], scale: 
     """Text with a black outline: legible over any plate, bright or dark. The outline is the same text shifted
     around the origin, not a thicker stroke: OpenCV 5 draws thicker text wider, which would drift off the glyphs."""
     x, y = origin
-    for dx, dy in ((-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)):
+    o = max(1, (thickness + 1) // 2)
+    for dx, dy in ((-o, -o), (0, -o), (o, -o), (-o, 0), (o, 0), (-o, o), (0, o), (o, o)):
         cv2.putText(image, text, (x + dx, y + dy), FONT, scale, (0, 0, 0), thickness, cv2.LINE_AA)
     cv2.putText(image, text, origin, FONT, scale, colour, thickness, cv2.LINE_AA)
 
@@ -119,7 +120,7 @@ class TrackOverlay:
 
     def label_budget(self, image_size: tuple[int, int]) -> int:
         """How many names fit: LABEL_COVER of the frame divided by the typical name box."""
-        if not self.results.names:
+        if not self.results.names:  # no tracks
             return 0
         s = self.style
         boxes = [cv2.getTextSize(name, FONT, s.label_scale, s.label_thickness) for name in self.results.names]
