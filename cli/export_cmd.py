@@ -8,6 +8,7 @@ was run with --keep-cache).
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import click
@@ -24,7 +25,7 @@ Examples:
   omnivfx export RESULTS --format cornerpin --corners track0001,track0002,track0003,track0004
   omnivfx export RESULTS --format stmap,motion --ref-frame 1001
   omnivfx export RESULTS --format mattes --region-polygon '100,80 300,80 300,240 100,240' --ref-frame 1010
-  omnivfx export RESULTS --format qc"""
+  omnivfx export RESULTS --format qc --qc-fps 25"""
 
 
 def run_export(results_dir: str | Path, formats: str | tuple[str, ...], progress=None, stop=None,
@@ -74,23 +75,36 @@ def run_export(results_dir: str | Path, formats: str | tuple[str, ...], progress
 @click.option("--3de-first-frame", "threede_first_frame", type=int, default=1, show_default=True,
               help="3DEqualizer frame number of the plate's first frame.")
 @click.option("--qc-format", "qc_image_format", type=click.Choice(["png", "jpg"]), default="png", show_default=True)
+@click.option("--qc-fps", help="QC movie frame rate (25, 23.976, 24000/1001); default: the plate's own, else 24.")
 @click.option("--json-progress", is_flag=True, help="Progress as one JSON object per line on stdout.")
 @handle_errors
 def export(results, formats, out, ref_frame, corners, region_polygon, region_mask, half, compression, matte_samples,
-           threede_first_frame, qc_image_format, json_progress):
+           threede_first_frame, qc_image_format, qc_fps, json_progress):
     """Write RESULTS (an `omnivfx track` results folder) in formats Nuke, Blender and 3DEqualizer read."""
     import sys
 
     from omnimotion_vfx.progress import JsonLinesProgress, NullProgress, TqdmProgress
 
+    qc_rate = _frame_rate(qc_fps) if qc_fps is not None else None
     progress = JsonLinesProgress(sys.stdout) if json_progress else TqdmProgress() if sys.stderr.isatty() else NullProgress()
     with stop_on_signals() as stop:
         written = run_export(
             results, formats, progress, stop, out=out, reference_frame=ref_frame,
             corners=[c.strip() for c in corners.split(",")] if corners else None, region_polygon=region_polygon,
             region_mask=region_mask, half=half, compression=compression, matte_samples=matte_samples,
-            threede_first_frame=threede_first_frame, qc_image_format=qc_image_format,
+            threede_first_frame=threede_first_frame, qc_image_format=qc_image_format, qc_fps=qc_rate,
         )
     for name, paths in written.items():
         folder = Path(paths[0]).parent if paths else "-"
         click.echo(f"{name}: {len(paths)} file(s) in {folder}", err=json_progress)
+
+
+def _frame_rate(text: str) -> Fraction:
+    """--qc-fps text -> a rational rate, or a one-line error."""
+    from omnimotion_vfx.errors import InputError
+    from omnimotion_vfx.io.frame_rate import parse_frame_rate
+
+    try:
+        return parse_frame_rate(text)
+    except (ValueError, ZeroDivisionError) as error:
+        raise InputError(f"--qc-fps {text!r}: {error}; give e.g. 25, 23.976 or 24000/1001") from None

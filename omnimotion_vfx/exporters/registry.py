@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
@@ -26,6 +27,7 @@ class ExportOptions:
     matte_samples: int = 2
     threede_first_frame: int = 1
     qc_image_format: str = "png"
+    qc_fps: Fraction | None = None  # QC movie rate; None: the plate's own, else 24
 
 
 @dataclass
@@ -110,8 +112,8 @@ def _stmap(job: ExportJob) -> list[Path]:
 
 def _qc(job: ExportJob) -> list[Path]:
     o = job.options
-    return qc_overlay.write_qc(job.results, o.out / "qc", image_format=o.qc_image_format, progress=job.progress,
-                               stop=job.stop)
+    return qc_overlay.write_qc(job.results, o.out / "qc", image_format=o.qc_image_format, fps=o.qc_fps,
+                               progress=job.progress, stop=job.stop)
 
 
 def _frames(results: TrackResults) -> list[int]:
