@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,8 +180,10 @@ class FittedJob:
 
 
 def fit_job(job: TrackJob, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> tuple[FittedJob, Queries]:
-    """Read the plate, resolve the queries and fit (or reload from the results folder) the tracker."""
+    """Read the plate, resolve the queries and fit (or reload from the results folder) the tracker. The job
+    keeps the plate's absolute path, so the manifest's job reloads from any working directory."""
     _check_tracker(job)
+    job = dataclasses.replace(job, plate=os.path.abspath(job.plate))
     t0 = time.monotonic()
     plate = open_plate(job.plate, job.frames, job.layer, job.colorspace, job.proxy)
     queries = resolve_queries(job, plate.frame_numbers, plate.full_size)  # bad queries fail before a long read
