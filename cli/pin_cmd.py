@@ -47,44 +47,40 @@ Exit codes: 0 done, 1 internal error, 2 bad input, 3 interrupted (run again: the
 @handle_errors
 def pin(plate, graphic, at_frame, corners, mask, mode, out, over, stmap_dir, frames, tracker, preset, device, results_dir, layer, colorspace, proxy, json_progress):
     """Pin a graphic onto a surface of PLATE and carry it with the tracked motion, held out where occluded."""
+    from click.core import ParameterSource
+
     from omnimotion_vfx.engine_available import require_engine
 
     require_engine("pin")
-    from omnimotion_vfx.errors import InputError
-    from omnimotion_vfx.io import open_plate
-    from omnimotion_vfx.pin.graphic import GraphicSource, read_mask
-    from omnimotion_vfx.pin.pipeline import PinOutputs, PlateFrames, run_pin
-    from omnimotion_vfx.pin.region import make_placement, parse_corners
-    from omnimotion_vfx.pin.solve import solve_pin
-    from omnimotion_vfx.progress import JsonLinesProgress, TqdmProgress
-    from omnimotion_vfx.tracking.job import DEFAULT_TRACKER, TrackJob, fit_job
 
-    if out is None and stmap_dir is None:
-        raise InputError("nothing to write: give --out pin/name.%04d.exr and/or --stmap DIR")
-    if over and out is None:
-        raise InputError("--over writes into --out; give --out pin/comp.%04d.exr")
-    quad = parse_corners(corners) if corners else None
-    region = read_mask(mask) if mask else None
-    source = GraphicSource(graphic)
-    progress = JsonLinesProgress() if json_progress else TqdmProgress()
-    job = TrackJob(
-        plate=plate, frames=frames, out=results_dir, tracker=tracker or DEFAULT_TRACKER, preset=preset, device=device,
-        layer=layer, colorspace=colorspace, proxy=proxy, grid_frame=at_frame,
+    from omnimotion_vfx.pin.job import PinJob, run_pin_job
+    from omnimotion_vfx.progress import JsonLinesProgress, TqdmProgress
+
+    context = click.get_current_context()
+
+    def asked(name: str, value):
+        """The value only when the user gave it: a results folder's own settings win over option defaults."""
+        return None if context.get_parameter_source(name) in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP) else value
+
+    job = PinJob(
+        plate=plate, graphic=graphic, at_frame=at_frame, corners=corners, mask=mask, mode=mode, out=out, over=over,
+        stmap_dir=stmap_dir, frames=frames, results_dir=results_dir, device=device, tracker=asked("tracker", tracker),
+        preset=asked("preset", preset), proxy=asked("proxy", proxy), layer=layer, colorspace=colorspace,
     )
+    progress = JsonLinesProgress() if json_progress else TqdmProgress()
     with stop_on_signals() as stop:
-        plate_obj = open_plate(plate, frames, layer, colorspace)
-        placement = make_placement(at_frame, plate_obj.full_size, quad, region)
-        if at_frame not in plate_obj.frame_numbers:
-            raise InputError(f"--at {at_frame} is not a frame of the plate ({plate_obj.frame_numbers[0]}-{plate_obj.frame_numbers[-1]})")
-        fitted, _ = fit_job(job, progress, stop)
-        solve = solve_pin(fitted.motion(progress=progress, stop=stop), fitted.frame_numbers, placement, source.size, stop=stop)
-        report = run_pin(solve, source, PinOutputs(out, over, stmap_dir), mode, PlateFrames(plate_obj) if over else None, progress, stop)
-    held = [f for f in solve.frames if solve.fits[f].held]
-    low = min(solve.fits[f].visible_fraction for f in solve.frames)
+        report = run_pin_job(job, progress, stop)
+    held = report.held_frames
     if json_progress:
-        click.echo(json.dumps({"result": {"written": report.written, "seconds_per_frame": report.seconds_per_frame, "held_frames": held}}))
+        click.echo(json.dumps({"result": {"written": report.written, "seconds_per_frame": report.seconds_per_frame,
+                                          "held_frames": held, "results_dir": report.results_dir,
+                                          "reused_fit": report.reused_fit}}))
         return
-    click.echo(f"pinned {len(report.frames)} frames ({mode}), {report.seconds_per_frame:.3f} s/frame; least visible: {low:.0%} of the surface")
+    click.echo(f"pinned {len(report.frames)} frames ({mode}), {report.seconds_per_frame:.3f} s/frame; least visible: {report.least_visible:.0%} of the surface")
     if held:
         click.echo(f"held the last good motion on {len(held)} frame(s) with too little visible surface: {held[0]}..{held[-1]}", err=True)
+    if report.reused_fit:
+        click.echo(f"tracker: reused the fit in {report.results_dir}")
+    else:
+        click.echo(f"tracker: fitted and saved in {report.results_dir} (the next pin or export on it reuses the fit)")
     click.echo(f"wrote {report.written[0]} .. {report.written[-1]}")

@@ -19,6 +19,11 @@ class InputError(OmnivfxError):
     exit_code = 2
 
 
+class StaleFit(InputError):
+    """Reading a results folder found no finished fit of its recorded settings (the engine raises it rather than
+    train over the fit the results came from); the message says why."""
+
+
 class Interrupted(OmnivfxError):
     """The run was stopped (SIGINT/SIGTERM/cancel) after saving what it had; running again resumes."""
 

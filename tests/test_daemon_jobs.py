@@ -166,3 +166,22 @@ def test_cli_submit_watch_and_status(daemon, plates, run_omnivfx, tmp_path):
     t0 = time.monotonic()
     dead = run_omnivfx("status", "--timeout", "0.5", "--connect", f"tcp://127.0.0.1:{free_port()}")
     assert dead.returncode == 1 and "no answer" in dead.stderr and time.monotonic() - t0 < 8
+
+
+def test_queries_reload_the_fit_through_load_fitted_and_never_refit(plates, tmp_path):
+    """--keep-fitted 0: every query reloads the finished job's folder. The reload answers as the fit did and leaves
+    the checkpoint alone; a folder whose checkpoint is gone is an input error, not a fresh fit."""
+    out = tmp_path / "res"
+    checkpoint = out / "work" / "engine" / "checkpoint.pt"
+    with DaemonProcess(tmp_path / "jobs", "--keep-fitted", "0", env={"OMNIVFX_ENGINE_OVERRIDES": '{"trainer.steps": 8}'}) as daemon, \
+            daemon.client(timeout=120.0) as client:
+        job_id = client.submit(plates["small"], grid=2, tracker="omnimotion", preset="test", device="cpu", out=str(out))
+        result = client.wait(job_id)
+        written = checkpoint.stat().st_mtime_ns
+        again = client.query_points(job_id, result.query_points)
+        assert np.allclose(again.tracks, result.tracks, atol=1e-4) and checkpoint.stat().st_mtime_ns == written
+        checkpoint.unlink()
+        with pytest.raises(DaemonError) as caught:
+            client.query_points(job_id, result.query_points)
+        assert caught.value.code == "input_error" and "nothing was refitted" in str(caught.value)
+        assert not checkpoint.exists()

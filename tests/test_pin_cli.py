@@ -1,7 +1,9 @@
-"""`omnivfx pin` end to end: a generated PNG plate in, real EXRs out, read back with OpenImageIO."""
+"""`omnivfx pin` end to end: a generated PNG plate in, real EXRs out, read back with OpenImageIO; a tracked
+results folder reloaded by pin and export without refitting, and one recorded by pin when it has to fit."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +113,73 @@ def test_pin_command_rejects_bad_input_with_exit_2(shot: tuple[Path, SyntheticPl
     run = subprocess.run(OMNIVFX + args + extra, capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
     assert message in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+TINY_FIT = {"OMNIVFX_ENGINE_OVERRIDES": '{"trainer.steps": 8}'}
+EXR_CORNERS = "20,15,70,15,70,50,20,50"  # on the 96x64 plate of the exr_plate_1001 fixture
+
+
+def _progress(stdout: str) -> tuple[set[str], dict]:
+    """--json-progress output: the stages that reported progress ("fit" when the engine trained) and the result."""
+    lines = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    return {line["stage"] for line in lines if "stage" in line}, next((line["result"] for line in lines if "result" in line), {})
+
+
+def _checkpoint(results: Path) -> tuple[bytes, int]:
+    path = results / "work" / "engine" / "checkpoint.pt"
+    return path.read_bytes(), path.stat().st_mtime_ns
+
+
+@pytest.fixture
+def logo(tmp_path: Path) -> Path:
+    graphic = np.zeros((20, 30, 4), np.uint8)
+    graphic[..., 1], graphic[..., 3] = 200, 255
+    cv2.imwrite(str(tmp_path / "logo.png"), graphic)
+    return tmp_path / "logo.png"
+
+
+def test_pin_and_export_reload_a_tracked_folder_without_refitting(run_omnivfx, exr_plate_1001, logo, tmp_path) -> None:
+    results = tmp_path / "tracked"
+    track = run_omnivfx("track", exr_plate_1001, "--tracker", "omnimotion", "--preset", "test", "--grid", "3",
+                        "--device", "cpu", "--out", results, env=TINY_FIT, timeout=300)
+    assert track.returncode == 0, track.stderr
+    fitted = _checkpoint(results)
+    # No overrides in the environment now: the test preset's own schedule would continue (refit) the 8-step fit.
+    pin = run_omnivfx("pin", exr_plate_1001, "--graphic", logo, "--at", "1003", "--corners", EXR_CORNERS, "--results",
+                      results, "--out", tmp_path / "pin" / "logo.%04d.exr", "--json-progress", timeout=300)
+    assert pin.returncode == 0, pin.stderr
+    stages, result = _progress(pin.stdout)
+    assert result["reused_fit"] and result["results_dir"] == str(results) and len(result["written"]) == 10
+    assert "fit" not in stages and "pin" in stages and _checkpoint(results) == fitted
+
+    export = run_omnivfx("export", results, "--format", "motion", "--json-progress",
+                         env={"OMNIVFX_ENGINE_OVERRIDES": '{"trainer.steps": 40}'}, timeout=300)
+    assert export.returncode == 0, export.stderr
+    assert "fit" not in _progress(export.stdout)[0]
+    assert _checkpoint(results) == fitted and len(list((results / "export" / "motion").glob("*.exr"))) == 10
+
+    conflict = run_omnivfx("pin", exr_plate_1001, "--graphic", logo, "--at", "1003", "--corners", EXR_CORNERS,
+                           "--results", results, "--preset", "default", "--out", tmp_path / "other.%04d.exr")
+    assert conflict.returncode == 2 and len(conflict.stderr.strip().splitlines()) == 1
+    assert "was tracked with --preset test (not default)" in conflict.stderr and _checkpoint(results) == fitted
+
+
+def test_pin_without_a_results_folder_writes_one_the_next_pin_reuses(run_omnivfx, exr_plate_1001, logo, tmp_path) -> None:
+    results = tmp_path / "pin_results"
+    args = ["pin", exr_plate_1001, "--graphic", logo, "--at", "1003", "--corners", EXR_CORNERS, "--results", results,
+            "--out", tmp_path / "pin" / "logo.%04d.exr", "--json-progress"]
+    first = run_omnivfx(*args, "--tracker", "omnimotion", "--preset", "test", "--device", "cpu", env=TINY_FIT, timeout=300)
+    assert first.returncode == 0, first.stderr
+    stages, result = _progress(first.stdout)
+    assert not result["reused_fit"] and "fit" in stages
+    manifest = json.loads((results / "manifest.json").read_text())
+    assert manifest["preset"] == "test" and manifest["config"]["overrides"] == {"trainer.steps": 8}
+    with np.load(results / "tracks.npz") as data:
+        assert data["names"].tolist() == ["pin_tl", "pin_tr", "pin_br", "pin_bl"] and data["tracks"].shape == (4, 10, 2)
+        assert np.allclose(data["tracks"][:, 2], [[20, 15], [70, 15], [70, 50], [20, 50]])  # the corners at --at
+    fitted = _checkpoint(results)
+
+    again = run_omnivfx(*args, timeout=300)
+    assert again.returncode == 0, again.stderr
+    stages, result = _progress(again.stdout)
+    assert result["reused_fit"] and "fit" not in stages and _checkpoint(results) == fitted

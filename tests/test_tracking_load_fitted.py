@@ -1,5 +1,7 @@
-"""`load_fitted`: a results folder's fitted clip comes back from its manifest alone, re-using the folder's flow
-cache and engine checkpoint (nothing refits), and answers as the original fit did."""
+"""`load_fitted`: a results folder's fitted clip comes back from its manifest alone (the job and the engine
+overrides recorded there, not today's environment), re-using the folder's flow cache and engine checkpoint, and
+answers as the original fit did. It never trains: a folder without its fit is one InputError, and the
+checkpoint is left as it was. The stored motion field follows the fit it was seeded from."""
 
 import json
 
@@ -34,6 +36,52 @@ def test_reloads_without_refitting_and_answers_the_same(results):
     tracks, visible = fitted.tracker(stored.query_points)
     np.testing.assert_array_equal(tracks, stored.tracks)
     np.testing.assert_array_equal(visible, stored.visible)
+
+
+def _checkpoint_state(results):
+    checkpoint = results / "work" / "engine" / "checkpoint.pt"
+    return checkpoint.read_bytes(), checkpoint.stat().st_mtime_ns
+
+
+def test_the_recorded_overrides_win_over_the_environment(results, monkeypatch):
+    assert json.loads((results / "manifest.json").read_text())["config"]["overrides"] == {"trainer.steps": 8}
+    before = _checkpoint_state(results)
+    monkeypatch.setenv("OMNIVFX_ENGINE_OVERRIDES", json.dumps({"trainer.steps": 30}))  # would continue the fit
+    fitted = load_fitted(results)
+    assert _checkpoint_state(results) == before
+    assert fitted.overrides == {"trainer.steps": 8} and fitted.tracker.fit_summary["steps_done"] == 8
+
+
+def test_a_missing_checkpoint_is_one_error_and_no_fit(results):
+    (results / "work" / "engine" / "checkpoint.pt").unlink()
+    with pytest.raises(InputError, match=r"has no fit to reload \(no engine checkpoint in .*nothing was refitted"):
+        load_fitted(results)
+    assert not (results / "work" / "engine" / "checkpoint.pt").exists()
+
+
+def test_a_checkpoint_of_other_settings_is_left_alone(results):
+    manifest = json.loads((results / "manifest.json").read_text())
+    manifest["config"]["overrides"]["trainer.seed"] = 7  # a fit setting: another fit would be needed
+    (results / "manifest.json").write_text(json.dumps(manifest))
+    before = _checkpoint_state(results)
+    with pytest.raises(InputError, match="fitted on other plate pixels, flow or engine settings"):
+        load_fitted(results)
+    assert _checkpoint_state(results) == before
+
+
+def test_the_stored_motion_field_is_reseeded_only_when_the_fit_changes(results):
+    field = results / "work" / "motion" / "field.npz"
+    recorded = load_results(results).manifest["config"]["tracker"]["fit"]["fit_id"]
+    fitted = load_fitted(results)
+    assert fitted.tracker_config["fit"]["fit_id"] == recorded  # a reload is the same fit
+    fitted.motion()
+    seeded = field.stat().st_mtime_ns
+    load_fitted(results).motion()
+    assert field.stat().st_mtime_ns == seeded  # same fit: the stored field is reloaded
+    refitted = load_fitted(results)
+    refitted.tracker_config["fit"]["fit_id"] = "another fit"  # what a new fit of the same settings reports
+    refitted.motion()
+    assert field.stat().st_mtime_ns != seeded
 
 
 def test_a_manifest_without_its_job_is_one_clear_error(results):

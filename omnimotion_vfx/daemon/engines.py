@@ -3,8 +3,8 @@
 `omnivfx serve` picks one engine at start-up (`--ray-address`) and the `JobRunner` calls it the same way for
 every job, so the server, the queue, cancel and the protocol do not know which one it is. Both engines leave the
 same results folder behind and report the same progress events; only the local one keeps the fitted plate in
-memory. Extra queries on a plate fitted elsewhere are answered by the runner's local refit from that folder
-(see docs/daemon.md for why).
+memory. Extra queries on a plate fitted elsewhere are answered by reloading that folder's fit in the runner
+(`load_fitted`, never a refit; see docs/daemon.md for why).
 """
 
 from __future__ import annotations

@@ -15,13 +15,12 @@ import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import InputError, Interrupted
-from ..progress import NullProgress, StopToken
+from ..progress import StopToken
 from ..results.folder import TrackResults, load_results
-from ..tracking.job import TrackJob, fit_job, load_fitted
+from ..tracking.job import TrackJob, load_fitted
 from .engines import JobEngine, LocalEngine
 from .fitted_cache import FittedCache
 from .inline_plate import write_inline_plate
@@ -220,14 +219,13 @@ class JobRunner:
             record = self.store.get(job_id)
             if record is None:
                 raise InputError(f"job {job_id} is gone")
-            # Reload the fitted clip from its results folder (`load_fitted`, as export and pin do): the caches and
-            # checkpoints there make it cheap. This is also how a plate fitted on a Ray cluster gets answered
-            # (docs/daemon.md, "On a Ray cluster"). A job whose folder holds no manifest yet is fitted from its spec.
-            if record.results_dir is not None and (Path(record.results_dir) / "manifest.json").exists():
-                fitted = load_fitted(record.results_dir)
-            else:
-                spec = dict(record.spec, queries=None, grid=None, grid_frame=None, query_points=None, query_names=None)
-                fitted, _ = fit_job(TrackJob.from_dict(spec), NullProgress(), StopToken())
+            # Reload the fitted clip from its results folder with `load_fitted`, as export and pin do: the recorded
+            # job and engine overrides, the caches and the checkpoint there make it cheap, and it never refits (a
+            # folder without its fit is an input error for the client). This is also how a plate fitted on a Ray
+            # cluster gets answered (docs/daemon.md, "On a Ray cluster").
+            if record.results_dir is None:
+                raise InputError(f"job {job_id} has no results folder; submit it again")
+            fitted = load_fitted(record.results_dir)
             self.cache.put(job_id, fitted)
         results = fitted.answer(points)
         self.outbox.put(result_message(identity, job_id, request_id, results, None))

@@ -2,6 +2,8 @@
 
 A checkpoint carries the full config and a fingerprint of the plate, the correspondences and the fit-relevant
 settings; a run only resumes from a checkpoint whose fingerprint matches, so changed inputs never resume a stale fit.
+A reload (`fit(..., reload_only=True)`: export, pin, the daemon reading a results folder) never trains: a checkpoint
+it cannot use is a `StaleFit` naming why, instead of a fresh fit written over the one the results came from.
 """
 
 from __future__ import annotations
@@ -36,10 +38,17 @@ def fingerprint(video: np.ndarray, correspondences: Correspondences, config: Eng
     return digest.hexdigest()[:16]
 
 
+def fit_identity(fingerprint: str, step: int, fit_seconds: float) -> str:
+    """Names one fit: the same after every reload of its checkpoint, new whenever training changed it (the
+    summed fitting seconds differ between any two fits). The stored motion field is keyed by it."""
+    return hashlib.sha256(f"{fingerprint}:{step}:{fit_seconds!r}".encode()).hexdigest()[:16]
+
+
 class Checkpointer:
     def __init__(self, folder: Path | None, fingerprint: str) -> None:
         self.folder = Path(folder) if folder is not None else None
         self.fingerprint = fingerprint
+        self.rejected = ""  # why the last `load` returned None: no checkpoint, unreadable, other settings
 
     @property
     def path(self) -> Path | None:
@@ -48,12 +57,19 @@ class Checkpointer:
     def load(self) -> dict[str, Any] | None:
         """The saved state if it belongs to this plate and these settings, else None (start fresh)."""
         if self.path is None or not self.path.exists():
+            self.rejected = f"no engine checkpoint in {self.folder}" if self.folder is not None else "no work folder"
             return None
         try:
             state = torch.load(self.path, map_location="cpu", weights_only=False)
-        except (OSError, RuntimeError, EOFError):
+        except (OSError, RuntimeError, EOFError) as exc:
+            self.rejected = f"{self.path} is unreadable ({type(exc).__name__})"
             return None
-        return state if state.get("fingerprint") == self.fingerprint else None
+        if state.get("fingerprint") != self.fingerprint:
+            self.rejected = (f"{self.path} was fitted on other plate pixels, flow or engine settings "
+                             f"(fingerprint {state.get('fingerprint')}, these settings give {self.fingerprint})")
+            return None
+        self.rejected = ""
+        return state
 
     def save(self, state: dict[str, Any]) -> None:
         """Atomic write: a kill during the save leaves the previous checkpoint intact."""

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..clip_geometry import ClipGeometry
+from ..errors import StaleFit
 from ..flow.correspondences import Correspondences
 from ..progress import NullProgress, ProgressReporter, StopToken
 from .checkpoint import Checkpointer, fingerprint
@@ -116,9 +117,12 @@ class EngineTracker:
 
 
 def fit(video: np.ndarray, correspondences: Correspondences, config: EngineConfig, geometry: ClipGeometry | None = None,
-        work_dir: Path | None = None, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> EngineTracker:
+        work_dir: Path | None = None, progress: ProgressReporter | None = None, stop: StopToken | None = None,
+        reload_only: bool = False) -> EngineTracker:
     """Fit the model to one clip (uint8 [T, H, W, 3] and its correspondences), resuming or reloading from
-    `work_dir` when it holds a checkpoint of the same plate and settings; returns the tracker."""
+    `work_dir` when it holds a checkpoint of the same plate and settings; returns the tracker.
+    `reload_only`: take the finished fit in `work_dir` as it is (even if the schedule now plans more steps) and
+    raise `StaleFit` where there is none, so that reading a results folder never trains over its fit."""
     device = resolve_device(config.device)
     t, h, w = video.shape[:3]
     torch.manual_seed(config.trainer.seed)
@@ -130,9 +134,13 @@ def fit(video: np.ndarray, correspondences: Correspondences, config: EngineConfi
     checkpointer = Checkpointer(work_dir, fingerprint(video, correspondences, config))
     trainer = Trainer(model, sampler, config, device, checkpointer, progress or NullProgress(), stop)
     state = checkpointer.load()
+    if reload_only and (state is None or not state.get("done")):
+        raise StaleFit(checkpointer.rejected or f"{checkpointer.path} holds an unfinished fit (step {state['step']})")
     if state is not None:
         trainer.load_state_dict(state)
-    if state is None or not state.get("done") or (trainer.step < config.trainer.steps and not trainer.budget_spent()):
+    # A reload keeps a finished fit as it is: a longer schedule in today's preset does not continue the results' fit.
+    unfinished = state is None or not state.get("done") or (trainer.step < config.trainer.steps and not trainer.budget_spent())
+    if unfinished and not reload_only:
         trainer.fit()
     geometry = geometry or ClipGeometry(tuple(range(t)))
     return EngineTracker(model, geometry, config, device, trainer.history, trainer.events, trainer.summary())

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..progress import NullProgress, ProgressReporter, StopToken
-from .checkpoint import Checkpointer
+from .checkpoint import Checkpointer, fit_identity
 from .config import EngineConfig
 from .losses import compute_losses, loss_weights
 from .model import OmniMotionModel
@@ -164,7 +164,8 @@ class Trainer:
         tc = self.config.trainer
         ended = "schedule" if self.step >= tc.steps else "time budget" if self.budget_spent() else "unfinished"
         return {"steps_done": self.step, "steps_planned": tc.steps, "fit_seconds": round(self.fit_seconds, 1),
-                "ended_by": ended, "events": len(self.events)}
+                "ended_by": ended, "events": len(self.events),
+                "fit_id": fit_identity(self.checkpointer.fingerprint, self.step, self.fit_seconds)}
 
     def fit(self) -> None:
         tc = self.config.trainer

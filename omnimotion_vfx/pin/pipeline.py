@@ -47,6 +47,10 @@ class PinReport:
     frames: list[int]
     written: list[str] = field(default_factory=list)
     seconds_per_frame: float = 0.0
+    held_frames: list[int] = field(default_factory=list)  # too little visible surface: the last good motion held
+    least_visible: float = 1.0  # smallest share of the region's points the tracker saw in any frame
+    results_dir: str | None = None  # the results folder whose fit carried the pin (`run_pin_job`)
+    reused_fit: bool = False  # True: that folder's fit was reloaded; False: fitted now and recorded there
 
 
 def frame_path(pattern: str, frame: int) -> str:
@@ -79,7 +83,8 @@ def run_pin(
         raise InputError("--over needs the plate's pixels")
     renderer = PinRenderer(solve, mode)
     shape = mask_in_graphic(solve)
-    report = PinReport(list(solve.frames))
+    report = PinReport(list(solve.frames), held_frames=[f for f in solve.frames if solve.fits[f].held],
+                       least_visible=min(solve.fits[f].visible_fraction for f in solve.frames))
     progress.begin("pin", len(solve.frames))
     t0 = time.monotonic()
     for step, frame in enumerate(solve.frames):

@@ -85,9 +85,10 @@ class FusedEngineTracker:
 
 def fit_fused(video: np.ndarray, correspondences: Correspondences, engine: EngineConfig, fusion: FusionConfig,
               geometry: ClipGeometry | None = None, work_dir: Path | None = None, progress: ProgressReporter | None = None,
-              stop: StopToken | None = None) -> FusedEngineTracker:
-    """Fit the engine (or reload it from `work_dir`), then set up the fusion over the same correspondences and
-    plate when `fusion.enabled`. The fusion is built after the fit: it re-points the flows at its own stack."""
-    tracker = fit(video, correspondences, engine, geometry, work_dir, progress, stop)
+              stop: StopToken | None = None, reload_only: bool = False) -> FusedEngineTracker:
+    """Fit the engine (or reload it from `work_dir`; only that with `reload_only`), then set up the fusion over the
+    same correspondences and plate when `fusion.enabled`. The fusion is built after the fit: it re-points the
+    flows at its own stack."""
+    tracker = fit(video, correspondences, engine, geometry, work_dir, progress, stop, reload_only)
     return FusedEngineTracker(tracker, FlowFusion(correspondences, fusion, video) if fusion.enabled else None,
                               correspondences)

@@ -2,13 +2,17 @@
 
 A `TrackJob` is plain data (JSON-serialisable: it is also the farm job spec of `omnivfx track --job`).
 `run_track_job` reads the plate, builds the tracker, answers the queries and writes the results folder;
-`load_fitted` rebuilds the fitted clip of a results folder (dense exports, more queries) without refitting.
+`load_fitted` rebuilds the fitted clip of a results folder (dense exports, pins, more queries) without refitting:
+it is the one reader of a folder's fit for export, pin and the daemon. The manifest records the job and the
+engine overrides (`OMNIVFX_ENGINE_OVERRIDES`) the fit used; a reload takes both from there, not from the
+environment or the command line, and fails (`StaleFit`) rather than train over the folder's fit.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..clip_geometry import ClipGeometry
-from ..errors import InputError
+from ..errors import InputError, StaleFit
 from ..flow.cache import plate_hash
 from ..io import Plate, open_plate
 from ..io.queries import Queries, check_queries, grid_queries, read_queries_csv
@@ -118,6 +122,7 @@ class FittedJob:
     out_dir: Path
     timings: dict[str, float]
     plate_digest: str = ""  # hash of the pixels the tracker saw: the stored motion field is only reused for them
+    overrides: dict[str, Any] = field(default_factory=dict)  # the dotted engine overrides the fit used (manifest)
     _seeded: Any = field(default=None, repr=False)
 
     def motion(self, answered: TrackResults | None = None, progress: ProgressReporter | None = None,
@@ -132,7 +137,10 @@ class FittedJob:
 
         if self._seeded is None:
             config = MotionConfig(**self.tracker_config.get("motion", {}))
-            settings = {k: v for k, v in self.tracker_config.items() if k != "fit"}  # the fit's seconds vary
+            # The fit summary's seconds are not a setting, but which fit seeded the field is: a changed checkpoint
+            # (a continued or new fit) re-seeds it.
+            settings = {k: v for k, v in self.tracker_config.items() if k != "fit"}
+            settings["fit_id"] = self.tracker_config.get("fit", {}).get("fit_id")
             fingerprint = field_fingerprint({"plate": self.plate_digest, "tracker": self.job.tracker,
                                              "settings": settings, "processing": list(self.processing_size)})
             self._seeded = clip_motion(self.tracker, self.tracker.geometry, config, fingerprint,
@@ -161,6 +169,7 @@ class FittedJob:
             config={
                 "tracker": self.tracker_config,
                 "job": {k: v for k, v in self.job.to_dict().items() if k not in ("query_points", "query_names")},
+                "overrides": self.overrides,
             },
             timings=timings,
             extra={
@@ -174,31 +183,56 @@ class FittedJob:
 
 
 def fit_job(job: TrackJob, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> tuple[FittedJob, Queries]:
-    """Read the plate, resolve the queries and fit (or reload from the results folder) the tracker."""
+    """Read the plate, resolve the queries and fit (or reload from the results folder) the tracker. The job
+    keeps the plate's absolute path, so the manifest's job reloads from any working directory."""
     _check_tracker(job)
+    job = dataclasses.replace(job, plate=os.path.abspath(job.plate))
     t0 = time.monotonic()
     plate = open_plate(job.plate, job.frames, job.layer, job.colorspace, job.proxy)
     queries = resolve_queries(job, plate.frame_numbers, plate.full_size)  # bad queries fail before a long read
-    return _fit_plate(job, plate, t0, progress, stop), queries
+    return _fit_plate(job, plate, t0, progress, stop, environment_overrides()), queries
 
 
-def load_fitted(results_dir: str | Path, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> FittedJob:
-    """The fitted clip behind a results folder, rebuilt from the job its manifest stores with the folder as its
-    `out`: the flow cache and the engine checkpoint there are re-used, so nothing refits (the chained-flow
-    tracker recomputes its flow). The folder's queries are already answered and are not needed."""
+def recorded_job(results_dir: str | Path) -> tuple[TrackJob, dict[str, Any] | None]:
+    """The job a results folder was tracked with (its `out` set to the folder, wherever it is now; its queries
+    dropped, they are answered already) and the engine overrides the fit used (None in folders written before
+    they were recorded)."""
     results_dir = Path(results_dir)
     manifest = load_results(results_dir).manifest
-    job_dict = dict(manifest.get("config", {}).get("job") or {})
+    config = manifest.get("config", {})
+    job_dict = dict(config.get("job") or {})
     if not job_dict:
         raise InputError(f"{results_dir}/manifest.json holds no job; re-run `omnivfx track` to export dense formats")
     for key in ("queries", "grid", "grid_frame"):
         job_dict.pop(key, None)
     job_dict["out"] = str(results_dir)  # caches and checkpoints live in the results folder, wherever it is now
     job_dict["plate"] = resolve_plate(manifest, results_dir)  # the plate may have moved with the folder
-    job = TrackJob.from_dict(job_dict, source=f"{results_dir}/manifest.json")
+    overrides = config.get("overrides")
+    return TrackJob.from_dict(job_dict, source=f"{results_dir}/manifest.json"), overrides if isinstance(overrides, dict) else None
+
+
+def load_fitted(results_dir: str | Path, progress: ProgressReporter | None = None, stop: StopToken | None = None,
+                device: str | None = None) -> FittedJob:
+    """The fitted clip behind a results folder, rebuilt from its recorded job and engine overrides (not today's
+    environment): the flow cache and the engine checkpoint there are re-used, so nothing refits (the
+    chained-flow tracker recomputes its flow). `device` only changes where it runs.
+
+    Never trains: where the folder holds no finished fit of those settings (work/ deleted or not copied, the
+    plate's pixels changed, the checkpoint replaced) this is one InputError saying so, because a silent refit
+    would take the fit's full time and give dense outputs that disagree with the folder's tracks."""
+    results_dir = Path(results_dir)
+    job, overrides = recorded_job(results_dir)
+    if device is not None:
+        job = dataclasses.replace(job, device=device)
     _check_tracker(job)
     t0 = time.monotonic()
-    return _fit_plate(job, open_plate(job.plate, job.frames, job.layer, job.colorspace, job.proxy), t0, progress, stop)
+    plate = open_plate(job.plate, job.frames, job.layer, job.colorspace, job.proxy)
+    try:
+        return _fit_plate(job, plate, t0, progress, stop, environment_overrides() if overrides is None else overrides,
+                          reload_only=True)
+    except StaleFit as exc:
+        raise StaleFit(f"{results_dir} has no fit to reload ({exc}); nothing was refitted. Track again into a new "
+                       f"folder: omnivfx track {job.plate} --tracker {job.tracker} --preset {job.preset} --out NEW") from None
 
 
 def _check_tracker(job: TrackJob) -> None:
@@ -206,8 +240,10 @@ def _check_tracker(job: TrackJob) -> None:
         raise InputError(f"unknown tracker {job.tracker!r}; choose one of {', '.join(tracker_names())}")
 
 
-def _fit_plate(job: TrackJob, plate: Plate, t0: float, progress: ProgressReporter | None, stop: StopToken | None) -> FittedJob:
-    """Read the opened plate (from `t0`, when opening began) and build the job's tracker on it."""
+def _fit_plate(job: TrackJob, plate: Plate, t0: float, progress: ProgressReporter | None, stop: StopToken | None,
+               overrides: dict[str, Any], reload_only: bool = False) -> FittedJob:
+    """Read the opened plate (from `t0`, when opening began) and build the job's tracker on it with the engine
+    `overrides`; `reload_only` takes the fit in the results folder and never trains."""
     progress = progress or NullProgress()
     stop = stop or StopToken()
     out_dir = ensure_writable(results_dir_for(job, plate.sequence.source, plate.sequence.name))  # before the long read
@@ -218,12 +254,12 @@ def _fit_plate(job: TrackJob, plate: Plate, t0: float, progress: ProgressReporte
     t1 = time.monotonic()
     geometry = ClipGeometry(tuple(plate.frame_numbers), plate.scale_xy)
     context = TrackerContext(out_dir / "work", job.preset, job.device, progress, stop, 60.0 * (job.fit_minutes or 0.0),
-                             environment_overrides())
+                             overrides, reload_only)
     tracker, config = build_tracker(job.tracker, video, geometry, context)
     timings["fit"] = time.monotonic() - t1
     return FittedJob(
         job, tracker, config, plate.frame_numbers, plate.full_size, plate.size, plate.sequence.source,
-        plate.converter.description, out_dir, timings, plate_hash(video),
+        plate.converter.description, out_dir, timings, plate_hash(video), dict(overrides),
     )
 
 
