@@ -19,7 +19,8 @@ from ..errors import InputError
 from ..io import Plate, open_plate
 from ..io.sequence import find_sequence
 from ..progress import NullProgress, ProgressReporter, StopToken
-from ..results.folder import MANIFEST_FILE, default_results_dir, write_results
+from ..results.folder import MANIFEST_FILE, write_results
+from ..results.location import default_results_dir
 from ..tracking.job import FittedJob, TrackJob, fit_job, load_fitted, recorded_job
 from .graphic import GraphicSource, read_mask
 from .pipeline import PinOutputs, PinReport, PlateFrames, run_pin
