@@ -53,7 +53,8 @@ def pin(plate, graphic, at_frame, corners, mask, mode, out, over, stmap_dir, fra
     from omnimotion_vfx.pin.pipeline import PinOutputs, PlateFrames, run_pin
     from omnimotion_vfx.pin.region import make_placement, parse_corners
     from omnimotion_vfx.pin.solve import solve_pin
-    from omnimotion_vfx.progress import JsonLinesProgress, TqdmProgress
+    from omnimotion_vfx.progress import for_terminal
+    from omnimotion_vfx.progress_eta import PIN_PLAN
     from omnimotion_vfx.tracking.job import DEFAULT_TRACKER, TrackJob, fit_job
 
     if out is None and stmap_dir is None:
@@ -63,7 +64,7 @@ def pin(plate, graphic, at_frame, corners, mask, mode, out, over, stmap_dir, fra
     quad = parse_corners(corners) if corners else None
     region = read_mask(mask) if mask else None
     source = GraphicSource(graphic)
-    progress = JsonLinesProgress() if json_progress else TqdmProgress()
+    progress = for_terminal(json_progress, plan=PIN_PLAN)
     job = TrackJob(
         plate=plate, frames=frames, out=results_dir, tracker=tracker or DEFAULT_TRACKER, preset=preset, device=device,
         layer=layer, colorspace=colorspace, proxy=proxy, grid_frame=at_frame,

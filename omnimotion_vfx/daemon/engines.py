@@ -48,9 +48,10 @@ class LocalEngine:
     description = "local"
 
     def run(self, job_id: str, job: TrackJob, on_progress: ProgressSink, stop: StopToken) -> FinishedJob:
-        fitted, queries = fit_job(job, CallbackProgress(on_progress, PROGRESS_RATE), stop)
+        progress = CallbackProgress(on_progress, PROGRESS_RATE)
+        fitted, queries = fit_job(job, progress, stop)
+        results = fitted.answer(queries.points, queries.names, progress, stop)
         stop.raise_if_requested("before writing results")
-        results = fitted.answer(queries.points, queries.names)
         return FinishedJob(results, str(write_results(fitted.out_dir, results)), fitted)
 
     def close(self) -> None:
