@@ -127,3 +127,24 @@ def test_part_of_maps_a_sub_steps_fraction_onto_the_callers():
     inner(0.5)
     inner(1.0)
     assert heard == pytest.approx([0.2, 0.4, 0.6]) and part_of(None, 0, 1) is None
+
+
+def test_a_batch_log_gets_a_line_per_shot_stage_start_and_end_and_each_finished_shot():
+    from omnimotion_vfx.batch.display import LogBatchView, TerminalBatchView, stderr_view
+
+    assert isinstance(stderr_view(2, _Terminal()), TerminalBatchView)
+    log = io.StringIO()
+    view = stderr_view(2, log)
+    assert isinstance(view, LogBatchView)
+    for shot in ("sh010", "sh020"):
+        view({"type": "start", "shot": shot, "attempt": 1})
+        for step in range(0, 101):
+            view({"type": "progress", "shot": shot, "attempt": 1, "stage": "fit", "step": step, "total": 100,
+                  "eta": 1.0, "eta_total": 2.0})
+        view({"type": "warning", "shot": shot, "message": "NaN pixels replaced"})
+        view({"type": "shot", "shot": shot, "status": "done", "message": ""})
+    view.close()
+    assert log.getvalue().splitlines()[:4] == [
+        "sh010: fit: started, 100 steps", "sh010: fit: done, all stages eta 2s",
+        "omnivfx: sh010: NaN pixels replaced", "sh010: done (1/2 shots)"]
+    assert len(log.getvalue().splitlines()) == 8 and "\r" not in log.getvalue()
