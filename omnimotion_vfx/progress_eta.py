@@ -13,17 +13,18 @@ import time
 from dataclasses import dataclass
 from typing import Sequence
 
-# Relative cost of each kind of stage on a typical run: `omnivfx track --preset preview` of the 36-frame 480p
-# sample plate on CPU took flow 9 s, fit 16 s and answering 400 queries 10.5 s; the motion field and the exports
-# are of the order of the queries. Rough on purpose: the overall ETA corrects itself as each stage runs.
+# Relative cost of each kind of stage, in seconds of `--preset preview` on the 36-frame 256x256 sample plate
+# (samples/orbit) on 2 CPU cores: flow 6-8, fit 13-14, motion field 6, answering 400 queries 10.5, pinning
+# 36 frames 1-2; the exports are a guess of the motion field's order. Rough on purpose: other presets, plates
+# and devices shift them, and the overall ETA corrects itself as each stage runs.
 STAGE_WEIGHTS: dict[str, float] = {
     "read": 1.0,
-    "flow": 9.0,
-    "fit": 16.0,
-    "motion field": 5.0,
+    "flow": 7.0,
+    "fit": 14.0,
+    "motion field": 6.0,
     "queries": 10.0,
-    "export": 4.0,
-    "pin": 6.0,
+    "export": 6.0,
+    "pin": 2.0,
 }
 # The stages of each command, in order; a stage that never begins (skipped by a cache) drops out of the plan.
 TRACK_PLAN = ("read", "flow", "fit", "queries")

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from omnimotion_vfx.progress import JsonLinesProgress, LogProgress, TqdmProgress, for_terminal, part_of
-from omnimotion_vfx.progress_eta import PIN_PLAN, TRACK_PLAN, OverallEta
+from omnimotion_vfx.progress_eta import PIN_PLAN, STAGE_WEIGHTS, TRACK_PLAN, OverallEta
 
 
 class _Terminal(io.StringIO):
@@ -81,7 +81,8 @@ def test_the_daemons_events_relayed_into_a_log_and_into_json_lines():
 def test_overall_eta_adds_the_stages_to_come_at_this_runs_pace_and_falls_as_they_run():
     clock = _Clock()
     eta = OverallEta(TRACK_PLAN, clock)
-    durations = (("read", 2.6), ("flow", 23.0), ("fit", 26.0), ("queries", 16.0))  # the weights' proportions +-30%
+    off = {"read": 1.3, "flow": 1.2, "fit": 0.8, "queries": 1.1}  # the weights' proportions +-30%
+    durations = tuple((stage, 2.0 * STAGE_WEIGHTS[stage] * off[stage]) for stage in TRACK_PLAN)
     seen, truth = [], []
     for index, (stage, seconds) in enumerate(durations):
         eta.begin(stage)
@@ -90,7 +91,7 @@ def test_overall_eta_adds_the_stages_to_come_at_this_runs_pace_and_falls_as_they
             seen.append(eta.seconds_left(k, 10, stage_eta=seconds * (10 - k) / 10))
             truth.append(seconds * (10 - k) / 10 + sum(s for _, s in durations[index + 1:]))
         eta.end()
-    assert seen[0] is None  # 0.3 s into the run: nothing measured yet
+    assert seen[0] is None  # 0.26 s into the run: nothing measured yet
     known = [(s, t) for s, t in zip(seen, truth) if s is not None]
     assert known and known[-1][0] == 0.0
     assert all(t / 2 <= s <= 2 * t + 1.0 for s, t in known), known  # rough, but within a factor of two
@@ -113,7 +114,8 @@ def test_overall_eta_drops_stages_a_cache_skipped_and_says_nothing_for_unknown_s
     eta.begin("fit")  # read and flow never began: reloaded from the results folder
     clock.now += 16.0
     left = eta.seconds_left(60, 120, stage_eta=16.0)
-    assert left == pytest.approx(16.0 + 10.0 * 16.0 / 8.0)  # queries' weight 10 at fit's 2 s per unit
+    pace = 16.0 / (STAGE_WEIGHTS["fit"] / 2)  # seconds per unit of weight: half the fit took 16 s
+    assert left == pytest.approx(16.0 + STAGE_WEIGHTS["queries"] * pace)
     unknown = OverallEta(("fit", "solve something new"), clock)
     unknown.begin("fit")
     clock.now += 5.0
