@@ -44,14 +44,14 @@ def batch(shot_list, ray_address, num_cpus, gpus_per_shot, cpus_per_shot, retrie
     resources = ShotResources(gpus=gpus_per_shot, cpus=cpus_per_shot, retries=retries)
     import_ray()  # a one-line message when Ray is missing, before the modules built on it load
 
-    from omnimotion_vfx.batch.display import JsonLinesBatchView, TerminalBatchView
+    from omnimotion_vfx.batch.display import JsonLinesBatchView, stderr_view
     from omnimotion_vfx.batch.runner import batch_exit_code, run_batch
     from omnimotion_vfx.batch.summary import format_summary
 
     stdout = sys.stdout
     # Ray prints worker errors and retries on the driver's sys.stdout; keep stdout for our JSON lines.
     with contextlib.redirect_stdout(sys.stderr), ray_session(ray_address, num_cpus):
-        view = JsonLinesBatchView(stdout) if json_progress else TerminalBatchView(len(shots))
+        view = JsonLinesBatchView(stdout) if json_progress else stderr_view(len(shots))
         try:
             with stop_on_signals() as stop:
                 reports = run_batch(shots, resources, view, stop)

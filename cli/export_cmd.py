@@ -81,12 +81,11 @@ def run_export(results_dir: str | Path, formats: str | tuple[str, ...], progress
 def export(results, formats, out, ref_frame, corners, region_polygon, region_mask, half, compression, matte_samples,
            threede_first_frame, qc_image_format, qc_fps, json_progress):
     """Write RESULTS (an `omnivfx track` results folder) in formats Nuke, Blender and 3DEqualizer read."""
-    import sys
-
-    from omnimotion_vfx.progress import JsonLinesProgress, NullProgress, TqdmProgress
+    from omnimotion_vfx.progress import for_terminal
+    from omnimotion_vfx.progress_eta import EXPORT_PLAN
 
     qc_rate = _frame_rate(qc_fps) if qc_fps is not None else None
-    progress = JsonLinesProgress(sys.stdout) if json_progress else TqdmProgress() if sys.stderr.isatty() else NullProgress()
+    progress = for_terminal(json_progress, plan=EXPORT_PLAN)
     with stop_on_signals() as stop:
         written = run_export(
             results, formats, progress, stop, out=out, reference_frame=ref_frame,

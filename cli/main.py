@@ -49,13 +49,12 @@ def main() -> None:
     """Dense point tracking through occlusions for VFX plates (OmniMotion)."""
 
 
-def _progress(json_progress: bool):
-    """JSON lines on stdout for farm wrappers; a bar on stderr only at a terminal (logs get warnings only)."""
-    from omnimotion_vfx.progress import JsonLinesProgress, NullProgress, TqdmProgress
+def _progress(json_progress: bool, export: bool = False):
+    """JSON lines on stdout for farm wrappers; a bar on stderr at a terminal, a few plain lines in a log."""
+    from omnimotion_vfx.progress import for_terminal
+    from omnimotion_vfx.progress_eta import TRACK_EXPORT_PLAN, TRACK_PLAN
 
-    if json_progress:
-        return JsonLinesProgress(sys.stdout)
-    return TqdmProgress() if sys.stderr.isatty() else NullProgress()
+    return for_terminal(json_progress, plan=TRACK_EXPORT_PLAN if export else TRACK_PLAN)
 
 
 @main.command(epilog=EPILOG_TRACK)
@@ -98,10 +97,10 @@ def track(plate, frames, queries, grid, grid_frame, out, tracker, preset, device
             tracker=tracker or DEFAULT_TRACKER, preset=preset, device=device, layer=layer,
             colorspace=colorspace, proxy=proxy, fit_minutes=fit_minutes, keep_cache=keep_cache,
         )
-    progress = _progress(json_progress)
+    progress = _progress(json_progress, bool(export_formats))
     with stop_on_signals() as stop:
         fitted, queries = fit_job(job, progress, stop)
-        folder = write_results(fitted.out_dir, fitted.answer(queries.points, queries.names))
+        folder = write_results(fitted.out_dir, fitted.answer(queries.points, queries.names, progress, stop))
         if export_formats:
             from .export_cmd import run_export
 

@@ -54,7 +54,8 @@ def pin(plate, graphic, at_frame, corners, mask, mode, out, over, stmap_dir, fra
     require_engine("pin")
 
     from omnimotion_vfx.pin.job import PinJob, run_pin_job
-    from omnimotion_vfx.progress import JsonLinesProgress, TqdmProgress
+    from omnimotion_vfx.progress import for_terminal
+    from omnimotion_vfx.progress_eta import PIN_PLAN
 
     context = click.get_current_context()
 
@@ -67,7 +68,7 @@ def pin(plate, graphic, at_frame, corners, mask, mode, out, over, stmap_dir, fra
         stmap_dir=stmap_dir, frames=frames, results_dir=results_dir, device=device, tracker=asked("tracker", tracker),
         preset=asked("preset", preset), proxy=asked("proxy", proxy), layer=layer, colorspace=colorspace,
     )
-    progress = JsonLinesProgress() if json_progress else TqdmProgress()
+    progress = for_terminal(json_progress, plan=PIN_PLAN)
     with stop_on_signals() as stop:
         report = run_pin_job(job, progress, stop)
     held = report.held_frames

@@ -57,22 +57,13 @@ def submit(plate, queries, grid, grid_frame, frames, out, tracker, preset, fit_m
 
 
 def _printer(json_progress: bool):
-    last = {"line": ""}
+    """The daemon's events shown as the local commands show theirs (JSON lines, a bar, or log lines)."""
+    from omnimotion_vfx.progress import for_terminal
 
-    def show(progress) -> None:
-        if json_progress:
-            click.echo(json.dumps({"job_id": progress.job_id, "state": progress.state, "stage": progress.stage,
-                                   "step": progress.step, "total": progress.total, "eta": progress.eta, **progress.metrics}))
-            return
-        eta = f" eta {progress.eta:.0f}s" if progress.eta is not None else ""
-        loss = f" loss {progress.metrics['loss']:.4g}" if isinstance(progress.metrics.get("loss"), (int, float)) else ""
-        line = f"{progress.state} {progress.stage} {progress.step}/{progress.total}{loss}{eta}"
-        if line != last["line"]:
-            sys.stderr.write(f"\romnivfx: {line}\033[K")
-            sys.stderr.flush()
-            last["line"] = line
-
-    return show
+    view = for_terminal(json_progress)
+    return lambda progress: view.relay({"job_id": progress.job_id, "state": progress.state, "stage": progress.stage,
+                                        "step": progress.step, "total": progress.total, "eta": progress.eta,
+                                        **progress.metrics})
 
 
 def _materialise(result, out: str | None) -> str:

@@ -37,7 +37,9 @@ def test_half_float_exr_1001_plate_gives_the_contract_results(run_omnivfx, exr_p
     queries = _interior_points_csv(tmp_path / "points.csv")
     result = run_omnivfx("track", exr_plate_1001, "--queries", queries, "--tracker", "chained-flow")
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ""  # not a terminal: no bar, and nothing went wrong
+    # not a terminal: no bar, a few plain lines per stage (tests/test_progress_display.py), and no warning
+    assert "\r" not in result.stderr and "warning" not in result.stderr
+    assert all(line.startswith(("omnivfx: read: ", "omnivfx: flow: ", "omnivfx: queries: ")) for line in result.stderr.splitlines())
     folder = Path(result.stdout.strip())
     assert result.stdout.count("\n") == 1 and folder.is_absolute()
     assert folder == tmp_path / "omnivfx" / "shot_plate"  # ./omnivfx/<plate folder name>_<plate name>/
@@ -74,8 +76,28 @@ def test_json_progress_lines_then_the_result(run_omnivfx, exr_plate_1001, tmp_pa
     assert {e["stage"] for e in progress} >= {"read"}
     assert all(isinstance(e["step"], int) and isinstance(e["total"], int) and 0 <= e["step"] <= e["total"] for e in progress)
     assert all(e["eta"] is None or e["eta"] >= 0 for e in progress)
+    assert {"read", "flow", "queries"} <= {e["stage"] for e in progress}  # answering the queries is a stage too
+    queries = [e for e in progress if e["stage"] == "queries"]
+    assert queries[0]["step"] == 0 and queries[-1]["step"] == queries[-1]["total"] == 9 and queries[-1].get("done")
+    assert all("eta_total" in e for e in progress) and any(e["eta_total"] is not None for e in progress)
     with np.load(tmp_path / "res" / "tracks.npz") as data:
         assert data["tracks"].shape == (9, 10, 2)
+
+
+def test_a_log_gets_a_few_lines_and_no_bar(tmp_path):
+    """stderr to a file, as on a farm: a 40-frame track is a handful of lines, each stage started and done."""
+    pattern = write_plate(tmp_path / "shot", count=40, size=(128, 96))
+    with open(tmp_path / "track.log", "w") as log:
+        done = subprocess.run([str(Path(sys.executable).parent / "omnivfx"), "track", pattern, "--grid", "12", "--out",
+                               str(tmp_path / "r"), "--tracker", "chained-flow"], stdout=subprocess.PIPE, stderr=log,
+                              text=True, env=dict(os.environ, OMP_WAIT_POLICY="PASSIVE"), timeout=120)
+    assert done.returncode == 0
+    text = (tmp_path / "track.log").read_text()
+    lines = text.splitlines()
+    assert "\r" not in text and 6 <= len(lines) < 40, text
+    for stage in ("read", "flow", "queries"):
+        assert f"omnivfx: {stage}: started, " in text and f"omnivfx: {stage}: done, " in text
+    assert "omnivfx: queries: started, 144 steps" in lines
 
 
 def test_progress_bar_on_stderr_at_a_terminal(exr_plate_1001, tmp_path):

@@ -155,11 +155,17 @@ def test_cli_submit_watch_and_status(daemon, plates, run_omnivfx, tmp_path):
                        "--out", tmp_path / "cli", "--connect", daemon.endpoint)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(tmp_path / "cli") and load_results(tmp_path / "cli").names == ["corner"]
+    # stderr is a pipe: the daemon's progress as a few log lines, answering the queries included; no bar
+    assert "\r" not in done.stderr and len(done.stderr.splitlines()) < 40, done.stderr
+    assert "omnivfx: queries: started, 1 steps" in done.stderr.splitlines()
+    assert any(line.startswith("omnivfx: queries: done, 1 steps in ") for line in done.stderr.splitlines())
     farm = run_omnivfx("submit", plates["small"], "--grid", "2", "--tracker", "chained-flow", "--watch", "--json-progress",
                        "--out", tmp_path / "farm", "--connect", daemon.endpoint)
     lines = [json.loads(line) for line in farm.stdout.splitlines()]
     assert farm.returncode == 0 and lines[-1] == {"result": str(tmp_path / "farm")}
     assert any(line.get("stage") == "flow" for line in lines[:-1])
+    assert any(line.get("stage") == "queries" and line["step"] == line["total"] == 4 for line in lines[:-1])
+    assert all("eta_total" in line for line in lines[:-1] if line.get("stage"))
     status = run_omnivfx("status", "--connect", daemon.endpoint)
     assert status.returncode == 0 and "protocol 1" in status.stdout and str(tmp_path / "cli") in status.stdout
 

@@ -67,3 +67,19 @@ def test_motion_field_seeds_match_the_tracks_and_occlusion_threshold_is_an_optio
     paper = ChainedFlowTracker(video, geometry, ChainedFlowConfig.preset("paper"))
     assert paper.cycle_threshold == pytest.approx(48.0 * 80 / 480)
     assert paper(np.column_stack([np.full(len(xy), FIRST), xy]))[1].sum() > visible.sum()
+
+
+def test_progress_in_chunks_of_points_gives_the_same_tracks(clip, monkeypatch):
+    """Points are followed independently, so reporting progress chunk by chunk changes no track."""
+    video, _ = clip
+    tracker = ChainedFlowTracker(video, ClipGeometry(tuple(range(FIRST, FIRST + FRAMES))))
+    gy, gx = np.mgrid[2:78:3, 2:78:3] + 0.5
+    queries = np.column_stack([np.full(gx.size, FIRST), gx.ravel(), gy.ravel()])
+    queries[::5, 0] = FIRST + 3  # two query frames
+    whole, whole_visible = tracker(queries)
+    monkeypatch.setattr("omnimotion_vfx.flow.chained_tracker.POINTS_PER_CALL", 16)
+    heard: list[float] = []
+    tracks, visible = tracker(queries, progress=heard.append)
+    np.testing.assert_array_equal(tracks, whole)
+    np.testing.assert_array_equal(visible, whole_visible)
+    assert len(heard) >= 20 and heard[-1] == 1.0 and all(a < b for a, b in zip(heard, heard[1:]))

@@ -60,3 +60,19 @@ def test_drifting_visible_frames_are_placed_back_on_their_surface(clip):
     placed, visible = _fused_error(clip, place=True)
     assert visible.all()
     assert np.median(placed[:, 10:]) < np.median(drifted[:, 10:]) / 2, (np.round(placed, 2), np.round(drifted, 2))
+
+
+def test_refine_reports_its_progress_without_changing_the_tracks(clip):
+    """The "queries" stage of a run hears how far the passes are; the tracks are the same with or without it."""
+    video, corr = clip
+    fusion = FlowFusion(corr, run_preset("default").fusion, video)
+    assert fusion.reacquisition is not None and fusion.redetection is not None
+    still = np.repeat(QUERIES[:, None], FRAMES, 1)
+    args = (np.zeros(len(QUERIES), np.int64), still, np.ones(still.shape[:2], bool))
+    heard: list[float] = []
+    tracks, visible = fusion.refine(*args, progress=heard.append)
+    quiet_tracks, quiet_visible = fusion.refine(*args)
+    np.testing.assert_array_equal(tracks, quiet_tracks)
+    np.testing.assert_array_equal(visible, quiet_visible)
+    assert len(heard) > FRAMES and heard[-1] == 1.0 and 0.0 <= heard[0] < 0.2  # a report per frame searched, at least
+    assert all(a <= b for a, b in zip(heard, heard[1:])), heard

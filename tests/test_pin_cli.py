@@ -55,6 +55,9 @@ def test_pin_command_writes_premultiplied_graphic_holdout_comp_and_stmap(shot: t
     ]
     run = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
+    # stderr is a pipe, not a terminal: a few log lines per stage, no progress bar
+    assert "\r" not in run.stderr and len(run.stderr.splitlines()) < 40, run.stderr
+    assert "omnivfx: pin: started, " in run.stderr and "omnivfx: motion field: done, " in run.stderr
     print("\n" + run.stdout.strip())
 
     comps = sorted((folder / "out").glob("comp.*.exr"))

@@ -1,9 +1,11 @@
-"""Where batch events go: JSON lines for farm wrappers, or tqdm bars (overall + one per running shot)."""
+"""Where batch events go: JSON lines for farm wrappers, tqdm bars (overall + one per running shot) at a terminal,
+or a few plain lines per shot in a log (`stderr_view` picks, as `progress.for_terminal` does for one shot)."""
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any, TextIO
 
 from .runner import BatchEvent
@@ -81,3 +83,63 @@ class TerminalBatchView:
 
     def _write(self, line: str) -> None:
         self._tqdm.write(line, file=self._stream)
+
+
+class LogBatchView:
+    """For logs (stderr not a terminal): per shot, a line when a stage starts and ends and at most one every
+    `interval` seconds between; finished shots, retries and warnings as the terminal view prints them."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, interval: float = 30.0) -> None:
+        self._stream = stream or sys.stderr
+        self._total = total
+        self._finished = 0
+        self._interval = interval
+        self._shots: dict[str, tuple[str, float, bool]] = {}  # shot -> (stage, time of its last line, stage ended)
+
+    def __call__(self, event: BatchEvent) -> None:
+        kind = event["type"]
+        if kind == "progress":
+            self._progress(event)
+        elif kind == "start" and event["attempt"] > 1:
+            self._write(f"{event['shot']}: retrying (attempt {event['attempt']})")
+        elif kind in ("warning", "attempt-failed", "note"):
+            prefix = f"{event['shot']}: " if "shot" in event else ""
+            self._write(f"omnivfx: {prefix}{event['message']}")
+        elif kind == "shot":
+            self._shots.pop(event["shot"], None)
+            self._finished += 1
+            detail = f" - {event['message']}" if event["message"] and event["status"] != "done" else ""
+            self._write(f"{event['shot']}: {event['status']}{detail} ({self._finished}/{self._total} shots)")
+
+    def close(self) -> None:
+        """Nothing to release; present so every view is used the same way."""
+
+    def _progress(self, event: BatchEvent) -> None:
+        shot, stage, step, total = event["shot"], event["stage"], event["step"], event["total"]
+        now = time.monotonic()
+        last_stage, last_time, ended = self._shots.get(shot, ("", 0.0, False))
+        if stage != last_stage:
+            self._shots[shot] = (stage, now, False)
+            self._write(f"{shot}: {stage}: started, {total} steps")
+            return
+        done = bool(event.get("done")) or 0 < total <= step
+        if ended or not (done or now - last_time >= self._interval):
+            return
+        self._shots[shot] = (stage, now, done)
+        line = f"{shot}: {stage}: " + ("done" if done else f"{step}/{total}")
+        if not done and event.get("eta") is not None:
+            line += f", eta {event['eta']:.0f}s"
+        if event.get("eta_total") is not None and not (done and event["eta_total"] == 0):
+            line += f", all stages eta {event['eta_total']:.0f}s"
+        self._write(line)
+
+    def _write(self, line: str) -> None:
+        self._stream.write(line + "\n")
+        self._stream.flush()
+
+
+def stderr_view(total: int, stream: TextIO | None = None) -> "TerminalBatchView | LogBatchView":
+    """Bars when `stream` (stderr by default) is a terminal, else log lines (JSON lines are asked for apart)."""
+    stream = stream or sys.stderr
+    isatty = getattr(stream, "isatty", None)
+    return TerminalBatchView(total, stream) if isatty is not None and isatty() else LogBatchView(total, stream)

@@ -49,9 +49,10 @@ class LocalEngine:
     description = "local"
 
     def run(self, job_id: str, job: TrackJob, on_progress: ProgressSink, stop: StopToken) -> FinishedJob:
-        fitted, queries = fit_job(job, CallbackProgress(on_progress, PROGRESS_RATE), stop)
+        progress = CallbackProgress(on_progress, PROGRESS_RATE)
+        fitted, queries = fit_job(job, progress, stop)
+        results = fitted.answer(queries.points, queries.names, progress, stop)
         stop.raise_if_requested("before writing results")
-        results = fitted.answer(queries.points, queries.names)
         folder = write_results(fitted.out_dir, results)
         finish_work(folder, job.keep_cache)  # the fitted plate stays in memory; only the on-disk flow cache goes
         return FinishedJob(results, str(folder), fitted)

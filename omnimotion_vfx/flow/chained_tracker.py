@@ -15,11 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from ..clip_geometry import ClipGeometry
-from ..progress import ProgressReporter, StopToken
+from ..progress import Fraction, ProgressReporter, StopToken
 from .compute import compute_correspondences
 from .config import FlowConfig
 from .warp import sample_points
 
+PROGRESS_REPORTS = 20  # progress calls per track_nodes, about (one more per extra query frame)
+POINTS_PER_CALL = 256  # followed together, at least: numpy's per-call cost stays small
 
 
 @dataclass
@@ -63,19 +65,27 @@ class ChainedFlowTracker:
         self.backward = [correspondences.pairs[(i + 1, i)].flow for i in range(t - 1)]
         self.cycle_threshold = flow_config.px(self.config.occlusion_cycle_px, video.shape[1])
 
-    def __call__(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, queries: np.ndarray, progress: Fraction | None = None) -> tuple[np.ndarray, np.ndarray]:
         index, xy = self.geometry.to_internal(queries)
-        tracks, visible = self.track_nodes(index, xy)
+        tracks, visible = self.track_nodes(index, xy, progress)
         return self.geometry.to_plate(tracks), visible
 
-    def track_nodes(self, index: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def track_nodes(self, index: np.ndarray, xy: np.ndarray, progress: Fraction | None = None) -> tuple[np.ndarray, np.ndarray]:
         """0-based frames [N] and processing pixels [N, 2] -> chained tracks [N, T, 2], visible [N, T]: the
-        motion field's seeds."""
+        motion field's seeds. Points are followed independently, so chunks of them (for `progress`) change
+        nothing."""
         tracks = np.zeros((len(index), self.num_frames, 2), np.float32)
         visible = np.zeros((len(index), self.num_frames), bool)
+        chunk = max(POINTS_PER_CALL, -(-len(index) // PROGRESS_REPORTS))
+        done = 0
         for start in np.unique(index):
             rows = np.nonzero(index == start)[0]
-            tracks[rows], visible[rows] = self._follow(np.asarray(xy, np.float64)[rows], int(start))
+            for part in range(0, len(rows), chunk):
+                sub = rows[part:part + chunk]
+                tracks[sub], visible[sub] = self._follow(np.asarray(xy, np.float64)[sub], int(start))
+                done += len(sub)
+                if progress is not None:
+                    progress(done / len(index))
         return tracks, visible
 
     def adjacent_flow(self) -> "ChainedFlowTracker":

@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..progress import Fraction
 from .config import FusionConfig
 from .patch_correlation import FrameCorrelator
 from .surface_reacquisition import _ncc, _patch
@@ -48,15 +49,17 @@ class AppearanceRedetection:
         self.scale = max(w, h) / 256.0  # pixel scales are given on a 256 raster
         self.radius = config.reacquire_patch_px
 
-    def __call__(self, query_index: np.ndarray, tracks: np.ndarray, lost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Tracks [N, T, 2] and lost frames [N, T] -> (positions [N, T, 2], found [N, T]) on the lost frames."""
+    def __call__(self, query_index: np.ndarray, tracks: np.ndarray, lost: np.ndarray,
+                 progress: Fraction | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Tracks [N, T, 2] and lost frames [N, T] -> (positions [N, T, 2], found [N, T]) on the lost frames.
+        `progress` hears the fraction of the frames searched (the search is nearly all of the time)."""
         positions = tracks.copy()
         found = np.zeros(lost.shape, bool)
         rows = np.nonzero(lost.any(axis=1))[0]
         scales = tuple(self.config.redetect_scales)
         templates = {int(row): {s: self._template(self.frames[int(query_index[row])], tracks[row, int(query_index[row])],
                                                   np.eye(2) / s) for s in scales} for row in rows}
-        candidates = self._search_all(templates, rows, lost, scales)
+        candidates = self._search_all(templates, rows, lost, scales, progress)
         kept = self._mutual_all(candidates, query_index, tracks)
         for row in rows:
             scale_at: dict[int, float] = {}
@@ -84,11 +87,13 @@ class AppearanceRedetection:
                 for corner, peak, runner_up, around in zip(best.corner.astype(np.float64), best.peak, best.runner_up, best.around)]
 
     def _search_all(self, templates: dict[int, dict[float, np.ndarray]], rows: np.ndarray, lost: np.ndarray,
-                    scales: tuple[float, ...]) -> dict[tuple[int, int], tuple[np.ndarray, float]]:
+                    scales: tuple[float, ...], progress: Fraction | None = None) -> dict[tuple[int, int], tuple[np.ndarray, float]]:
         """Each lost (row, frame): the best scale's match, if strong and unambiguous, as (position, scale).
         Frame by frame, so every template searched on a frame goes through one batched correlation."""
         out: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
         for t in range(lost.shape[1]):
+            if progress is not None:
+                progress(t / lost.shape[1])
             here = [int(row) for row in rows if lost[row, t]]
             if not here:
                 continue

@@ -39,12 +39,17 @@ import numpy as np
 
 from ..flow.correspondences import Correspondences, PairFlow
 from ..flow.warp import sample_points_of
+from ..progress import Fraction, part_of
 from .appearance_redetection import AppearanceRedetection
 from .config import FusionConfig
 from .surface_reacquisition import SurfaceReacquisition
 
 SOLVE_BYTES = 256 << 20  # memory for one chunk of [n, T, T] normal equations
 PAIRS_PER_BLOCK = 64  # flow links read at once in a solve (bounds the [pairs, n, 2] arrays)
+# Where, in a chunk's progress, the link passes, re-acquisition and re-detection end (placing the visible frames
+# takes the rest): their shares of the time on the 36-frame sample plate, 400 queries.
+_SHARES = (0.05, 0.1, 0.6)
+_SHARES_WITHOUT_REDETECTION = (0.1, 0.25, 0.25)
 
 
 class FlowFusion:
@@ -82,16 +87,18 @@ class FlowFusion:
                             if plate_matches_flow and config.reacquire and config.redetect else None)
 
     def refine(self, query_index: np.ndarray, tracks: np.ndarray, visible: np.ndarray,
-               reacquire: bool = True) -> tuple[np.ndarray, np.ndarray]:
+               reacquire: bool = True, progress: Fraction | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Fitted tracks [N, T, 2] processing pixels and model visibility [N, T] -> fused (tracks, visible).
         `reacquire=False` stops after the link passes (1-3): the motion field's seeded trajectories, where
-        re-acquisition costs 20x the time for 0-0.2 AJ (docs/engine.md)."""
+        re-acquisition costs 20x the time for 0-0.2 AJ (docs/engine.md). `progress` hears the fraction done."""
         out, vis = np.empty_like(tracks), np.empty_like(visible)
+        n = len(tracks)
         chunk = max(1, SOLVE_BYTES // (8 * self.num_frames**2))
-        for start in range(0, len(tracks), chunk):
+        for start in range(0, n, chunk):
             sl = slice(start, start + chunk)
             out[sl], vis[sl] = self._refine_chunk(query_index[sl], tracks[sl].astype(np.float64), visible[sl],
-                                                  reacquire and self.reacquisition is not None)
+                                                  reacquire and self.reacquisition is not None,
+                                                  part_of(progress, start / n, min(n, start + chunk) / n))
         return out.astype(np.float32), vis
 
     def _track_supports(self, frame: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -107,7 +114,7 @@ class FlowFusion:
         return out, vis
 
     def _refine_chunk(self, query_index: np.ndarray, model: np.ndarray, model_visible: np.ndarray,
-                      reacquire: bool) -> tuple[np.ndarray, np.ndarray]:
+                      reacquire: bool, progress: Fraction | None = None) -> tuple[np.ndarray, np.ndarray]:
         cfg = self.config
         walk, reached = self._propagate(query_index, model)
         if cfg.refine_visibility in ("model", "both"):
@@ -121,10 +128,15 @@ class FlowFusion:
         fused = self._solve(query_index, walk, reached, target, pull, cfg.refine_smoothness)
         visible = self._visibility(query_index, fused, consensus, reached, model_visible)
         if not reacquire or self.reacquisition is None:
+            if progress is not None:
+                progress(1.0)
             return fused, visible
-        refound, found = self.reacquisition(query_index, fused, visible)
+        share = _SHARES if self.redetection is not None else _SHARES_WITHOUT_REDETECTION
+        if progress is not None:
+            progress(share[0])
+        refound, found = self.reacquisition(query_index, fused, visible, part_of(progress, share[0], share[1]))
         if self.redetection is not None:
-            redetected, again = self.redetection(query_index, fused, ~(visible | found))
+            redetected, again = self.redetection(query_index, fused, ~(visible | found), part_of(progress, share[1], share[2]))
             refound = np.where(again[..., None], redetected, refound)
             found |= again
         if found.any():
@@ -135,14 +147,17 @@ class FlowFusion:
             kept = np.linalg.norm(fused - refound, axis=-1) < self.scale * cfg.refine_disagreement_px
             visible = visible | (found & kept)
         if cfg.reacquire_visible:
-            fused = self._place(query_index, fused, visible)
+            fused = self._place(query_index, fused, visible, part_of(progress, share[2], 1.0))
+        if progress is not None:
+            progress(1.0)
         return fused, visible
 
-    def _place(self, query_index: np.ndarray, fused: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    def _place(self, query_index: np.ndarray, fused: np.ndarray, visible: np.ndarray,
+               progress: Fraction | None = None) -> np.ndarray:
         """Visible frames pulled (`reacquire_pull`) to where the query's surface puts them and the image
         confirms it; the rest of each track held to itself as the last solve left it."""
         cfg = self.config
-        placed, on = self.reacquisition.place(query_index, fused, visible)
+        placed, on = self.reacquisition.place(query_index, fused, visible, progress)
         if not on.any():
             return fused
         target = np.where(on[..., None], placed, fused)

@@ -28,6 +28,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from ..progress import Fraction
 from .config import FusionConfig
 
 PointTracker = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]  # (frame [M], xy [M, 2]) -> tracks, visible
@@ -49,23 +50,28 @@ class SurfaceReacquisition:
         self.halves = _half_patches(config.reacquire_patch_px) if config.reacquire_half_ncc <= 1 else []
         self._supports: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray] | None] = {}  # per query frame and grid
 
-    def __call__(self, query_index: np.ndarray, tracks: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, query_index: np.ndarray, tracks: np.ndarray, visible: np.ndarray,
+                 progress: Fraction | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Tracks [N, T, 2] and visibility [N, T] from the fusion -> (positions [N, T, 2], found [N, T]):
-        found frames were lost (not visible) and are re-found at `positions`, which are visible there."""
+        found frames were lost (not visible) and are re-found at `positions`, which are visible there.
+        `progress` hears the fraction of the queries done."""
         self._supports.clear()  # a new set of queries: supports tracked for the last one are not needed again
-        return self._predict(query_index, tracks, visible, lost=True)
+        return self._predict(query_index, tracks, visible, lost=True, progress=progress)
 
-    def place(self, query_index: np.ndarray, tracks: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def place(self, query_index: np.ndarray, tracks: np.ndarray, visible: np.ndarray,
+              progress: Fraction | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The same prediction and check on visible frames: (positions [N, T, 2], placed [N, T]) where the
         surface puts the point within `reacquire_visible_px` of the track and the image confirms it. Flow
         drifts a pixel or more where its window straddles an edge; the surface's affine, fitted to many
         supports, does not."""
-        return self._predict(query_index, tracks, visible, lost=False)
+        return self._predict(query_index, tracks, visible, lost=False, progress=progress)
 
-    def _predict(self, query_index: np.ndarray, tracks: np.ndarray, visible: np.ndarray, lost: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _predict(self, query_index: np.ndarray, tracks: np.ndarray, visible: np.ndarray, lost: bool,
+                 progress: Fraction | None = None) -> tuple[np.ndarray, np.ndarray]:
         positions = tracks.copy()
         found = np.zeros(visible.shape, bool)
         needs = ~visible.all(axis=1) if lost else visible.sum(axis=1) > 1
+        done, total = 0, max(1, int(needs.sum()))
         for q in np.unique(query_index[needs]):
             rows = np.nonzero(needs & (query_index == q))[0]
             grid = self._support_grid(tracks[query_index == q, q])  # around all of the frame's queries
@@ -77,6 +83,9 @@ class SurfaceReacquisition:
             supports, support_visible = self._supports[key]
             for row in rows:
                 self._reacquire(int(q), tracks[row], visible[row], supports, support_visible, positions[row], found[row], lost)
+                done += 1
+                if progress is not None:
+                    progress(done / total)
         return positions, found
 
     def _support_grid(self, centres: np.ndarray) -> np.ndarray:

@@ -18,8 +18,9 @@ from ..engine import EngineConfig, EngineTracker, fit
 from ..flow.correspondences import Correspondences
 from ..fusion import FlowFusion, FusionConfig
 from ..motion.adjacent_flow import FlowPairs
-from ..progress import ProgressReporter, StopToken
+from ..progress import Fraction, ProgressReporter, StopToken, part_of
 
+ENGINE_SHARE = 0.05  # of answering queries with the fusion on: the model's tracks (the fusion's passes take the rest)
 
 
 class FusedEngineTracker:
@@ -59,19 +60,23 @@ class FusedEngineTracker:
     def fit_summary(self) -> dict:
         return self.engine.fit_summary
 
-    def __call__(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, queries: np.ndarray, progress: Fraction | None = None) -> tuple[np.ndarray, np.ndarray]:
         index, xy = self.geometry.to_internal(queries)
-        tracks, visible = self.track_internal(index, xy)
+        tracks, visible = self.track_internal(index, xy, progress=progress)
         return self.geometry.to_plate(tracks), visible
 
     def track_internal(self, index: np.ndarray, xy: np.ndarray, refine: bool | None = None,
-                       reacquire: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                       reacquire: bool = True, progress: Fraction | None = None) -> tuple[np.ndarray, np.ndarray]:
         """0-based query frames [N] and processing pixels [N, 2] -> tracks [N, T, 2] px, visible [N, T].
         `refine=False` gives the model's own tracks (ablations); None or True fuse them where the fusion is on
-        (`reacquire=False`: the link passes only)."""
+        (`reacquire=False`: the link passes only). `progress` hears the fraction done."""
+        fused = refine is not False and self.fusion is not None
         tracks, visible = self.engine.track_internal(index, xy)
-        if refine is not False and self.fusion is not None:
-            tracks, visible = self.fusion.refine(np.asarray(index), tracks, visible, reacquire=reacquire)
+        if progress is not None:
+            progress(ENGINE_SHARE if fused else 1.0)
+        if fused:
+            tracks, visible = self.fusion.refine(np.asarray(index), tracks, visible, reacquire=reacquire,
+                                                 progress=part_of(progress, ENGINE_SHARE, 1.0))
             tracks[np.arange(len(index)), index] = xy
         return tracks, visible
 

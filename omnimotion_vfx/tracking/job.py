@@ -152,12 +152,14 @@ class FittedJob:
             plate.add_tracks(answered.query_points, answered.tracks, answered.visible)
         return plate
 
-    def answer(self, points: np.ndarray, names: list[str] | None = None) -> TrackResults:
-        """Track `points` (frame, x, y) in plate frames and pixels; returns results with a full manifest."""
+    def answer(self, points: np.ndarray, names: list[str] | None = None, progress: ProgressReporter | None = None,
+               stop: StopToken | None = None) -> TrackResults:
+        """Track `points` (frame, x, y) in plate frames and pixels; returns results with a full manifest, reporting
+        the "queries" stage to `progress`."""
         points = np.asarray(points, np.float32).reshape(-1, 3)
         check_queries(points, self.frame_numbers, self.full_size)
         t0 = time.monotonic()
-        tracks, visible = self.tracker(points)
+        tracks, visible = answer_with_progress(self.tracker, points, progress, stop)
         timings = dict(self.timings, query=time.monotonic() - t0)
         timings["total"] = sum(v for k, v in timings.items() if k != "total")
         manifest = build_manifest(
@@ -180,6 +182,25 @@ class FittedJob:
             },
         )
         return TrackResults(np.asarray(self.frame_numbers), points, tracks, visible, names or [], manifest)
+
+
+def answer_with_progress(tracker: Any, points: np.ndarray, progress: ProgressReporter | None = None,
+                         stop: StopToken | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`tracker(points)` as the "queries" stage: step counts the points' share of the work done (the tracker
+    reports the fraction it has done; its queries are answered in one call, since re-acquisition shares a
+    query frame's supports between its points), and a stop request ends it between two of those reports."""
+    progress = progress or NullProgress()
+    total = len(points)
+    progress.begin("queries", total)
+
+    def done(fraction: float) -> None:
+        if stop is not None:
+            stop.raise_if_requested("while answering the queries")
+        progress.update(int(round(min(max(fraction, 0.0), 1.0) * total)))
+
+    tracks, visible = tracker(points, progress=done)
+    progress.end()
+    return tracks, visible
 
 
 def fit_job(job: TrackJob, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> tuple[FittedJob, Queries]:
@@ -266,6 +287,6 @@ def _fit_plate(job: TrackJob, plate: Plate, t0: float, progress: ProgressReporte
 def run_track_job(job: TrackJob, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> Path:
     """Plate in, results folder out. Raises InputError for bad input and Interrupted when stopped."""
     fitted, queries = fit_job(job, progress, stop)
-    folder = write_results(fitted.out_dir, fitted.answer(queries.points, queries.names))
+    folder = write_results(fitted.out_dir, fitted.answer(queries.points, queries.names, progress, stop))
     finish_work(folder, job.keep_cache)
     return folder

@@ -17,14 +17,15 @@ import numpy as np
 
 from ..clip_geometry import ClipGeometry
 from ..errors import InputError
-from ..progress import ProgressReporter, StopToken
+from ..progress import Fraction, ProgressReporter, StopToken
 
 
 class PointTracker(Protocol):
     """Queries (frame, x, y) [N, 3] in plate frame numbers and plate pixels ->
-    tracks [N, T, 2] plate pixels and visible [N, T] bool."""
+    tracks [N, T, 2] plate pixels and visible [N, T] bool. `progress`, when given, is called with the fraction
+    of the work done (0-1) as it goes: the "queries" stage of a run."""
 
-    def __call__(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def __call__(self, queries: np.ndarray, progress: Fraction | None = None) -> tuple[np.ndarray, np.ndarray]: ...
 
     # What the clip's motion field (omnimotion_vfx/motion) is seeded from; dense products read the field.
     geometry: ClipGeometry
