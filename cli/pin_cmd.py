@@ -7,6 +7,7 @@ import json
 import click
 
 from .errors import handle_errors
+from .job_options import job_fields, job_options
 from .signals import stop_on_signals
 
 EPILOG_PIN = """\b
@@ -35,17 +36,11 @@ Exit codes: 0 done, 1 internal error, 2 bad input, 3 interrupted (run again: the
 @click.option("--out", help="Output EXR frame pattern, e.g. pin/logo.%04d.exr or pin/logo.####.exr.")
 @click.option("--over", is_flag=True, help="Write the composite over the plate in R,G,B (the graphic moves to the pin.* layer).")
 @click.option("--stmap", "stmap_dir", type=click.Path(file_okay=False), help="Folder for an STMap sequence of the graphic.")
-@click.option("--frames", help="Frame range to pin, e.g. 1001-1100 (file frame numbers).")
-@click.option("--tracker", default=None, help="Tracker name (default: the product's default tracker).")
-@click.option("--preset", default="default", show_default=True, help="Tracker preset.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@job_options("pin")
 @click.option("--results", "results_dir", type=click.Path(file_okay=False), help="Tracker results/cache folder (default <plate folder>/omnivfx/<name>/).")
-@click.option("--layer", help="EXR layer of the plate to track and composite over.")
-@click.option("--colorspace", help="OCIO colour space of the plate (with $OCIO), or CONFIG.ocio:SPACE.")
-@click.option("--proxy", type=float, default=1.0, show_default=True, help="Track at this fraction of the resolution (outputs stay full size).")
 @click.option("--json-progress", is_flag=True, help="Progress as one JSON object per line on stdout.")
 @handle_errors
-def pin(plate, graphic, at_frame, corners, mask, mode, out, over, stmap_dir, frames, tracker, preset, device, results_dir, layer, colorspace, proxy, json_progress):
+def pin(plate, graphic, at_frame, corners, mask, mode, out, over, stmap_dir, results_dir, json_progress, **options):
     """Pin a graphic onto a surface of PLATE and carry it with the tracked motion, held out where occluded."""
     from omnimotion_vfx.errors import InputError
     from omnimotion_vfx.io import open_plate
@@ -54,7 +49,7 @@ def pin(plate, graphic, at_frame, corners, mask, mode, out, over, stmap_dir, fra
     from omnimotion_vfx.pin.region import make_placement, parse_corners
     from omnimotion_vfx.pin.solve import solve_pin
     from omnimotion_vfx.progress import JsonLinesProgress, TqdmProgress
-    from omnimotion_vfx.tracking.job import DEFAULT_TRACKER, TrackJob, fit_job
+    from omnimotion_vfx.tracking.job import TrackJob, fit_job
 
     if out is None and stmap_dir is None:
         raise InputError("nothing to write: give --out pin/name.%04d.exr and/or --stmap DIR")
@@ -64,12 +59,9 @@ def pin(plate, graphic, at_frame, corners, mask, mode, out, over, stmap_dir, fra
     region = read_mask(mask) if mask else None
     source = GraphicSource(graphic)
     progress = JsonLinesProgress() if json_progress else TqdmProgress()
-    job = TrackJob(
-        plate=plate, frames=frames, out=results_dir, tracker=tracker or DEFAULT_TRACKER, preset=preset, device=device,
-        layer=layer, colorspace=colorspace, proxy=proxy, grid_frame=at_frame,
-    )
+    job = TrackJob(plate=plate, out=results_dir, grid_frame=at_frame, **job_fields(options))
     with stop_on_signals() as stop:
-        plate_obj = open_plate(plate, frames, layer, colorspace)
+        plate_obj = open_plate(plate, job.frames, job.layer, job.colorspace)
         placement = make_placement(at_frame, plate_obj.full_size, quad, region)
         if at_frame not in plate_obj.frame_numbers:
             raise InputError(f"--at {at_frame} is not a frame of the plate ({plate_obj.frame_numbers[0]}-{plate_obj.frame_numbers[-1]})")

@@ -25,6 +25,7 @@ import zmq
 
 from .daemon.protocol import DEFAULT_ENDPOINT, ErrorCode, Message, ProtocolError, decode, encode
 from .errors import OmnivfxError
+from .tracking.job_schema import JOB_FIELDS, check_job_fields
 
 _EXIT_CODES = {ErrorCode.INPUT_ERROR: 2, ErrorCode.BAD_REQUEST: 2, ErrorCode.UNKNOWN_JOB: 2, ErrorCode.NOT_READY: 2,
                ErrorCode.NOT_RESUMABLE: 2, ErrorCode.CANCELLED: 3, ErrorCode.INTERRUPTED: 3}
@@ -130,12 +131,7 @@ class Client:
         first_frame: int = 1,
         queries: Any = None,
         queries_csv: str | None = None,
-        grid: int | None = None,
-        grid_frame: int | None = None,
         frame_range: str | None = None,
-        tracker: str | None = None,
-        preset: str = "default",
-        out: str | None = None,
         job_id: str | None = None,
         **job_fields: Any,
     ) -> str:
@@ -143,18 +139,18 @@ class Client:
 
         `plate`: a frame pattern, folder or video on storage the daemon can read (made absolute here), or
         `frames`: uint8 or float16 [T, H, W, 3] sent inline and numbered from `first_frame`.
-        `queries`: [N, 3] (frame, x, y) points, or `queries_csv` a points.csv path, or `grid` N.
+        `queries`: [N, 3] (frame, x, y) points, or `queries_csv` a points.csv path, or `grid=N`.
+        `frame_range` is the job's `frames` field. Every other keyword is a job field (tracking/job_schema.py:
+        tracker, preset, out, layer, proxy, colorspace, device, origin, export, fit_minutes, ...), checked here
+        against the same schema the daemon uses, so a typo fails before anything is sent.
         """
-        job: dict[str, Any] = {"preset": preset, **job_fields}
-        if plate is not None:
-            job["plate"] = os.path.abspath(plate)
-        for key, value in (("frames", frame_range), ("grid", grid), ("grid_frame", grid_frame), ("tracker", tracker)):
-            if value is not None:
-                job[key] = value
-        if queries_csv is not None:
-            job["queries"] = os.path.abspath(queries_csv)
-        if out is not None:
-            job["out"] = os.path.abspath(out)
+        job = {name: value for name, value in job_fields.items() if value is not None}
+        renamed = {"plate": plate, "frames": frame_range, "queries": queries_csv}
+        job.update({name: value for name, value in renamed.items() if value is not None})
+        check_job_fields(job, "submit", require_plate=frames is None)
+        for name, spec in JOB_FIELDS.items():
+            if spec.path and isinstance(job.get(name), str):
+                job[name] = os.path.abspath(job[name])
         arrays: dict[str, Any] = {}
         if frames is not None:
             arrays["frames"] = frames
@@ -165,6 +161,11 @@ class Client:
         job_id = job_id or uuid.uuid4().hex
         fields = {"job_id": job_id, "job": job, "first_frame": int(first_frame)}
         return self._ask("submit", fields, arrays).fields["job_id"]
+
+    def capabilities(self) -> dict[str, Any]:
+        """What this daemon can run: `trackers` (name -> {"presets": {name: one line}}), `default_tracker`, and
+        `job_schema` (the fields of a job, as tracking/job_schema.py declares them)."""
+        return self._ask("capabilities").fields
 
     def events(self, job_id: str) -> Iterator[Progress | Result]:
         """Progress events of a job, then its Result as the last item; raises DaemonError if it fails."""

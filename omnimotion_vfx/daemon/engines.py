@@ -2,7 +2,8 @@
 
 `omnivfx serve` picks one engine at start-up (`--ray-address`) and the `JobRunner` calls it the same way for
 every job, so the server, the queue, cancel and the protocol do not know which one it is. Both engines leave the
-same results folder behind and report the same progress events; only the local one keeps the fitted plate in
+same results folder behind (with RESULTS/export when the job names `export` formats) and report the same
+progress events; only the local one keeps the fitted plate in
 memory. Extra queries on a plate fitted elsewhere are answered by the runner's local refit from that folder
 (see docs/daemon.md for why).
 """
@@ -13,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
+from ..exporters.folder_export import export_folder
 from ..progress import CallbackProgress, StopToken
 from ..results.folder import TrackResults, load_results, write_results
 from ..tracking.job import FittedJob, TrackJob, fit_job
@@ -48,10 +50,14 @@ class LocalEngine:
     description = "local"
 
     def run(self, job_id: str, job: TrackJob, on_progress: ProgressSink, stop: StopToken) -> FinishedJob:
-        fitted, queries = fit_job(job, CallbackProgress(on_progress, PROGRESS_RATE), stop)
+        progress = CallbackProgress(on_progress, PROGRESS_RATE)
+        fitted, queries = fit_job(job, progress, stop)
         stop.raise_if_requested("before writing results")
         results = fitted.answer(queries.points, queries.names)
-        return FinishedJob(results, str(write_results(fitted.out_dir, results)), fitted)
+        folder = write_results(fitted.out_dir, results)
+        if job.export:
+            export_folder(folder, job.export, progress, stop, fitted=fitted)
+        return FinishedJob(results, str(folder), fitted)
 
     def close(self) -> None:
         pass
@@ -91,6 +97,8 @@ class RayEngine:
                 on_progress(event)
 
         folder = submit_to_ray(job, relay, stop, address=self.address, resources=self.resources, name=f"daemon-{job_id}")
+        if job.export:  # here, from the folder's caches and checkpoint (dense formats reload the fitted clip)
+            export_folder(folder, job.export, CallbackProgress(on_progress, PROGRESS_RATE), stop)
         return FinishedJob(load_results(folder), str(folder), None)
 
     def close(self) -> None:
