@@ -34,10 +34,11 @@ Exit codes: 0 done (or queued without --watch), 1 daemon unreachable/internal, 2
 def submit(plate, watch, json_progress, connect, curve_keys, **options):
     """Queue PLATE on the daemon; prints the job id, or with --watch the results folder."""
     from omnimotion_vfx.client import Client
+    from omnimotion_vfx.tracking.job_schema import client_keywords
 
     fields = job_fields(options)
     with Client(connect, curve_keys=curve_keys) as client:
-        job_id = client.submit(plate, **fields)
+        job_id = client.submit(plate, **client_keywords(fields))
         if not watch:
             click.echo(job_id)
             return

@@ -104,3 +104,10 @@ def test_bottom_left_origin_tracks_the_same_points_as_the_flipped_csv(run_omnivf
         np.testing.assert_allclose(first["query_points"][:, 2], [y for _, _, y in rows])
     wrong = run_omnivfx("track", plate, "--queries", bottom, "--origin", "bottom-right", *common)
     assert wrong.returncode == 2 and "bottom-right" in wrong.stderr
+
+
+def test_the_bridges_fallback_menu_is_the_registry():
+    from omnimotion_vfx.client import FALLBACK_TRACKERS
+    from omnimotion_vfx.tracking.registry import tracker_names, tracker_presets
+
+    assert FALLBACK_TRACKERS == {name: {"presets": tracker_presets(name)} for name in tracker_names()}

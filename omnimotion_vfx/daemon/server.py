@@ -71,6 +71,9 @@ def check_bind(endpoint: str, allow_remote: bool) -> None:
 class Daemon:
     def __init__(self, config: DaemonConfig) -> None:
         check_bind(config.bind, config.allow_remote)
+        # The tracker registry (its presets import the engine, hence torch: seconds) loads now, before the socket
+        # is bound, so `capabilities` and the preset check of `submit` never stall the loop.
+        tracker_names()
         self.config = config
         self.context = zmq.Context()
         self.store = JobStore(Path(config.jobs_dir))

@@ -30,7 +30,7 @@ def build_chained_flow(video: np.ndarray, geometry: ClipGeometry, context: Track
     return tracker, {**dataclasses.asdict(config), "motion": dataclasses.asdict(motion_preset(context.preset).with_overrides(motion))}
 
 
-@register_tracker("omnimotion", {name: PRESET_SUMMARIES[name] for name in RUN_PRESETS})
+@register_tracker("omnimotion", {name: PRESET_SUMMARIES[name] for name in sorted(RUN_PRESETS, key=list(PRESET_SUMMARIES).index)})
 def build_omnimotion(video: np.ndarray, geometry: ClipGeometry, context: TrackerContext):
     from .engine_builder import build_engine_tracker  # torch loads only when the engine is used
 

@@ -141,6 +141,13 @@ def _build_schema() -> dict[str, FieldSpec]:
 
 
 JOB_FIELDS: dict[str, FieldSpec] = _build_schema()
+# `Client.submit` keywords of the job fields whose names its inline arrays take (`frames=`, `queries=`).
+CLIENT_KEYWORDS = {"frames": "frame_range", "queries": "queries_csv"}
+
+
+def client_keywords(fields: dict[str, Any]) -> dict[str, Any]:
+    """Job fields -> `Client.submit` keywords (the CLI's `submit` passes its options through this)."""
+    return {CLIENT_KEYWORDS.get(name, name): value for name, value in fields.items()}
 
 
 def job_schema() -> list[dict[str, Any]]:
