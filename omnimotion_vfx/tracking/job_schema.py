@@ -69,7 +69,7 @@ class TrackJob:
     query_names: list[str] | None = field(default=None, repr=False, metadata=_meta("Names of the inline rows.", cli=False))
 
     def __post_init__(self) -> None:
-        check_job_fields(dataclasses.asdict(self), "job")
+        check_job_fields(dataclasses.asdict(self), "")
 
     @classmethod
     def from_json_file(cls, path: str) -> "TrackJob":
@@ -157,23 +157,32 @@ def job_schema() -> list[dict[str, Any]]:
 
 def check_job_fields(data: dict[str, Any], source: str = "job", require_plate: bool = True) -> None:
     """Unknown fields, wrong types, values outside their choices or ranges: one InputError naming each bad field."""
-    problems = [f"unknown field {name!r} (fields: {', '.join(JOB_FIELDS)})" for name in data if name not in JOB_FIELDS]
+    problems = []
+    unknown = [name for name in data if name not in JOB_FIELDS]
+    if unknown:
+        problems.append(f"unknown field(s) {', '.join(map(str, unknown))}; allowed: {', '.join(JOB_FIELDS)}")
     for name, spec in JOB_FIELDS.items():
         if name not in data:
             if spec.required and require_plate:
-                problems.append(f"{name} is required ({spec.help.rstrip('.')})")
+                problems.append(f"the field '{name}' is required ({spec.help.rstrip('.')})")
             continue
         problem = _field_problem(spec, data[name])
         if problem:
-            problems.append(f"{name} ({spec.flag}) {problem}")
+            problems.append(problem)
     given = [name for name in ("queries", "grid", "query_points") if data.get(name) is not None]
     if len(given) > 1:
-        problems.append(f"give only one of {' or '.join(given)} (--queries, --grid or inline query points)")
+        problems.append(f"give only one of --queries, --grid or inline query points (the job has {' and '.join(given)})")
     if problems:
-        raise InputError(f"{source}: " + "; ".join(problems))
+        raise InputError((f"{source}: " if source else "") + "; ".join(problems))
 
 
 def _field_problem(spec: FieldSpec, value: Any) -> str | None:
+    """One sentence naming the field (and its flag) when `value` does not fit it."""
+    problem = _value_problem(spec, value)
+    return f"{spec.name} ({spec.flag}) {problem}" if problem else _range_problem(spec, value)
+
+
+def _value_problem(spec: FieldSpec, value: Any) -> str | None:
     if value is None:
         return None if spec.optional else "must not be empty"
     if spec.kind == "str" and not isinstance(value, str):
@@ -188,19 +197,22 @@ def _field_problem(spec: FieldSpec, value: Any) -> str | None:
         return f"must be a list, got {type(value).__name__}"
     if spec.choices and value not in spec.choices:
         return f"must be one of {', '.join(spec.choices)}, got {value!r}"
-    return _range_problem(spec.name, value)
+    return None
 
 
-def _range_problem(name: str, value: Any) -> str | None:
+def _range_problem(spec: FieldSpec, value: Any) -> str | None:
     """The few fields whose values have bounds beyond their type."""
+    name, flag = spec.name, spec.flag
+    if value is None:
+        return None
     if name == "proxy" and not 0 < value <= 1:
-        return f"must be in (0, 1], like 0.5; got {value!r}"
+        return f"{flag} {value:g} must be in (0, 1], like 0.5 for half resolution"
     if name == "fit_minutes" and not value > 0:
-        return f"must be a number of minutes above 0, like 5; got {value!r}"
+        return f"fit_minutes ({flag}) must be a number of minutes above 0, like 5; got {value!r}"
     if name == "grid" and value < 1:
-        return f"must be at least 1; got {value!r}"
+        return f"{flag} {value} must be at least 1"
     if name == "query_names" and not all(isinstance(n, str) for n in value):
-        return "must be a list of strings"
+        return f"{name} must be a list of strings"
     if name == "query_points" and not all(isinstance(r, (list, tuple)) and len(r) == 3 for r in value):
-        return "must be a list of (frame, x, y) rows"
+        return f"{name} must be a list of (frame, x, y) rows"
     return None
