@@ -97,8 +97,6 @@ class RayEngine:
                 on_progress(event)
 
         folder = submit_to_ray(job, relay, stop, address=self.address, resources=self.resources, name=f"daemon-{job_id}")
-        if job.export:  # here, from the folder's caches and checkpoint (dense formats reload the fitted clip)
-            export_folder(folder, job.export, CallbackProgress(on_progress, PROGRESS_RATE), stop)
         return FinishedJob(load_results(folder), str(folder), None)
 
     def close(self) -> None:

@@ -206,7 +206,7 @@ def _range_problem(spec: FieldSpec, value: Any) -> str | None:
     if value is None:
         return None
     if name == "proxy" and not 0 < value <= 1:
-        return f"{flag} {value:g} must be in (0, 1], like 0.5 for half resolution"
+        return f"{flag} {value:g} must be in (0, 1], e.g. 0.5 for half resolution"
     if name == "fit_minutes" and not value > 0:
         return f"fit_minutes ({flag}) must be a number of minutes above 0, like 5; got {value!r}"
     if name == "grid" and value < 1:
