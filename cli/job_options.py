@@ -22,7 +22,7 @@ def _option(spec: FieldSpec) -> Callable[[Callable[..., Any]], Callable[..., Any
         return click.option(f"--{flag}/--no-{flag}", spec.name, default=None, help=spec.help + shown)
     kind = click.Choice(spec.choices) if spec.choices else _CLICK_TYPES[spec.kind]
     if spec.path:
-        kind = click.Path(dir_okay=spec.name == "out", file_okay=spec.name != "out")
+        kind = click.Path(dir_okay=spec.path != "file", file_okay=spec.path != "dir")
     return click.option(spec.flag, spec.name, type=kind, default=None, help=spec.help + shown)
 
 

@@ -26,8 +26,9 @@ PLATE_COMMANDS = ("track", "submit", "pin")  # plate and tracker settings pin sh
 
 
 def _meta(help: str, *, commands: tuple[str, ...] = DEFAULT_COMMANDS, choices: tuple[str, ...] = (),
-          path: bool = False, flag: str | None = None, cli: bool = True) -> dict[str, Any]:
-    """Field metadata: `cli=False` keeps a field off the command line (inline data only the client sends)."""
+          path: str = "", flag: str | None = None, cli: bool = True) -> dict[str, Any]:
+    """Field metadata. `path`: "file", "dir" or "any" for paths (made absolute by the client); `cli=False` keeps
+    a field off the command line (inline data only the client sends)."""
     return {"help": help, "commands": commands, "choices": choices, "path": path, "flag": flag, "cli": cli}
 
 
@@ -35,15 +36,15 @@ def _meta(help: str, *, commands: tuple[str, ...] = DEFAULT_COMMANDS, choices: t
 class TrackJob:
     """Plain data (JSON-serialisable): also the farm job spec of `omnivfx track --job`."""
 
-    plate: str = field(metadata=_meta("Frame pattern, folder of frames or video file.", commands=PLATE_COMMANDS, path=True))
+    plate: str = field(metadata=_meta("Frame pattern, folder of frames or video file.", commands=PLATE_COMMANDS, path="any"))
     frames: str | None = field(default=None, metadata=_meta(
         "Frame range to use, e.g. 1001-1100 (file frame numbers).", commands=PLATE_COMMANDS))
     queries: str | None = field(default=None, metadata=_meta(
-        "CSV with header frame,x,y[,name] (pixels, see --origin).", path=True))
+        "CSV with header frame,x,y[,name] (pixels, see --origin).", path="file"))
     grid: int | None = field(default=None, metadata=_meta("Track an N x N grid of points instead of --queries."))
     grid_frame: int | None = field(default=None, metadata=_meta("Plate frame of the grid (default: first frame)."))
     out: str | None = field(default=None, metadata=_meta(
-        "Results folder (default <plate folder>/omnivfx/<name>/).", path=True))
+        "Results folder (default <plate folder>/omnivfx/<name>/).", path="dir"))
     tracker: str = field(default=DEFAULT_TRACKER, metadata=_meta(
         "Tracker: omnimotion or chained-flow (seconds; docs/cli.md).", commands=PLATE_COMMANDS))
     preset: str = field(default="default", metadata=_meta(
@@ -103,7 +104,7 @@ class FieldSpec:
     flag: str  # the CLI option, e.g. --fit-minutes
     choices: tuple[str, ...]
     commands: tuple[str, ...]  # CLI commands that take it as an option ('plate' is their argument instead)
-    path: bool  # a file or folder: made absolute by the client, absolute on the daemon's side
+    path: str  # "file", "dir" or "any" for paths: made absolute by the client, absolute on the daemon's side; else ""
     optional: bool  # None is allowed
 
     def to_dict(self) -> dict[str, Any]:
@@ -135,7 +136,7 @@ def _build_schema() -> dict[str, FieldSpec]:
             name=f.name, kind=kind, default=default, required=required,
             help=meta["help"] or f.name.replace("_", " ").capitalize() + ".",
             flag=meta["flag"] or "--" + f.name.replace("_", "-"), choices=tuple(meta["choices"]),
-            commands=tuple(meta["commands"]) if meta["cli"] else (), path=bool(meta["path"]), optional=optional,
+            commands=tuple(meta["commands"]) if meta["cli"] else (), path=meta["path"], optional=optional,
         )
     return specs
 
