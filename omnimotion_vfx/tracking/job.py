@@ -1,6 +1,7 @@
 """One tracking job from plate to results folder: the unit the CLI, the daemon and the batch runner share.
 
-A `TrackJob` is plain data (JSON-serialisable: it is also the farm job spec of `omnivfx track --job`).
+A `TrackJob` is plain data (JSON-serialisable: it is also the farm job spec of `omnivfx track --job`), declared
+with the schema every edge reads in job_schema.py and re-exported here with DEFAULT_TRACKER.
 `run_track_job` reads the plate, builds the tracker, answers the queries and writes the results folder;
 `load_fitted` rebuilds the fitted clip of a results folder (dense exports, more queries) without refitting.
 """
@@ -21,7 +22,7 @@ from ..io import Plate, open_plate
 from ..io.queries import Queries, check_queries, grid_queries, read_queries_csv, to_top_left
 from ..progress import NullProgress, ProgressReporter, StopToken
 from ..results.folder import TrackResults, build_manifest, default_results_dir, load_results, write_results
-from .job_schema import DEFAULT_TRACKER, TrackJob
+from .job_schema import DEFAULT_TRACKER, TrackJob  # noqa: F401  (re-exported)
 from .registry import TrackerContext, build_tracker, environment_overrides, tracker_names, tracker_presets
 
 if TYPE_CHECKING:
