@@ -1,10 +1,5 @@
-"""`omnivfx export RESULTS --format ...`: write host formats from a results folder.
-
-Track formats read tracks.npz only. Dense formats (mattes, motion, stmap) need the fitted tracker: `load_fitted`
-rebuilds it from the job stored in the manifest, re-using the checkpoint and motion field in the results folder
-(the flow is recomputed when `omnivfx track` removed its cache, and removed again afterwards unless the track
-was run with --keep-cache).
-"""
+"""`omnivfx export RESULTS --format ...`: write host formats from a results folder (omnimotion_vfx/exporters/
+folder_export.py does the work; dense formats rebuild the fitted tracker from the folder's caches)."""
 
 from __future__ import annotations
 
@@ -28,35 +23,11 @@ Examples:
   omnivfx export RESULTS --format qc --qc-fps 25"""
 
 
-def run_export(results_dir: str | Path, formats: str | tuple[str, ...], progress=None, stop=None,
-               out: str | Path | None = None, fitted=None, **options) -> dict[str, list[Path]]:
-    """Library-level body of the command, also called by `omnivfx track --export`, which passes the clip it has
-    just fitted (`fitted`) so dense formats do not reload it. Dense formats read the clip's motion field with
-    the folder's query tracks joined: vectors, STMaps and mattes agree with the tracks."""
-    from omnimotion_vfx.engine_available import require_engine
-    from omnimotion_vfx.exporters import DENSE_FORMATS, ExportOptions, export_results, parse_formats
-    from omnimotion_vfx.exporters.registry import check_options
-    from omnimotion_vfx.results import load_results
+def run_export(results_dir, formats, progress=None, stop=None, out=None, fitted=None, **options):
+    """The command's body, a library function (also run by `omnivfx track --export` and the daemon)."""
+    from omnimotion_vfx.exporters.folder_export import export_folder
 
-    names = parse_formats(formats)
-    dense = [name for name in names if name in DENSE_FORMATS]
-    if dense:
-        require_engine(f"export --format {','.join(dense)}")
-    results = load_results(results_dir)
-    export_options = ExportOptions(out=Path(out) if out else Path(results_dir) / "export", **options)
-    check_options(results, names, export_options)
-    map_points, reloaded = None, None
-    if dense:
-        from omnimotion_vfx.tracking.job import load_fitted
-
-        reloaded = None if fitted else load_fitted(results_dir, progress, stop)
-        map_points = (fitted or reloaded).motion(results, progress, stop).map_points
-    written = export_results(results, names, export_options, map_points, progress, stop)
-    if reloaded is not None:  # the reload recomputed the flow cache; drop it again unless the track kept it
-        from omnimotion_vfx.results.work_cache import finish_work
-
-        finish_work(results_dir, reloaded.job.keep_cache)
-    return written
+    return export_folder(results_dir, formats, progress, stop, out, fitted, **options)
 
 
 @click.command(epilog=EPILOG)

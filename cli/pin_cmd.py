@@ -7,6 +7,7 @@ import json
 import click
 
 from .errors import handle_errors
+from .job_options import job_fields, job_options
 from .signals import stop_on_signals
 
 EPILOG_PIN = """\b
@@ -35,20 +36,12 @@ Exit codes: 0 done, 1 internal error, 2 bad input, 3 interrupted (run again: the
 @click.option("--out", help="Output EXR frame pattern, e.g. pin/logo.%04d.exr or pin/logo.####.exr.")
 @click.option("--over", is_flag=True, help="Write the composite over the plate in R,G,B (the graphic moves to the pin.* layer).")
 @click.option("--stmap", "stmap_dir", type=click.Path(file_okay=False), help="Folder for an STMap sequence of the graphic.")
-@click.option("--frames", help="Frame range to pin, e.g. 1001-1100 (file frame numbers).")
-@click.option("--tracker", default=None, help="Tracker name (default: the product's default tracker).")
-@click.option("--preset", default="default", show_default=True, help="Tracker preset.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@job_options("pin")
 @click.option("--results", "results_dir", type=click.Path(file_okay=False), help="Tracker results/cache folder (default as `omnivfx track`: $OMNIVFX_RESULTS or ./omnivfx).")
-@click.option("--layer", help="EXR layer of the plate to track and composite over.")
-@click.option("--colorspace", help="OCIO colour space of the plate (with $OCIO), or CONFIG.ocio:SPACE.")
-@click.option("--proxy", type=float, default=1.0, show_default=True, help="Track at this fraction of the resolution (outputs stay full size).")
 @click.option("--json-progress", is_flag=True, help="Progress as one JSON object per line on stdout.")
 @handle_errors
-def pin(plate, graphic, at_frame, corners, mask, mode, out, over, stmap_dir, frames, tracker, preset, device, results_dir, layer, colorspace, proxy, json_progress):
+def pin(plate, graphic, at_frame, corners, mask, mode, out, over, stmap_dir, results_dir, json_progress, **options):
     """Pin a graphic onto a surface of PLATE and carry it with the tracked motion, held out where occluded."""
-    from click.core import ParameterSource
-
     from omnimotion_vfx.engine_available import require_engine
 
     require_engine("pin")
@@ -57,16 +50,10 @@ def pin(plate, graphic, at_frame, corners, mask, mode, out, over, stmap_dir, fra
     from omnimotion_vfx.progress import for_terminal
     from omnimotion_vfx.progress_eta import PIN_PLAN
 
-    context = click.get_current_context()
-
-    def asked(name: str, value):
-        """The value only when the user gave it: a results folder's own settings win over option defaults."""
-        return None if context.get_parameter_source(name) in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP) else value
-
+    fields = job_fields(options)  # only what the user gave: a results folder's own settings win over defaults
     job = PinJob(
         plate=plate, graphic=graphic, at_frame=at_frame, corners=corners, mask=mask, mode=mode, out=out, over=over,
-        stmap_dir=stmap_dir, frames=frames, results_dir=results_dir, device=device, tracker=asked("tracker", tracker),
-        preset=asked("preset", preset), proxy=asked("proxy", proxy), layer=layer, colorspace=colorspace,
+        stmap_dir=stmap_dir, results_dir=results_dir, device=fields.pop("device", "auto"), **fields,
     )
     progress = for_terminal(json_progress, plan=PIN_PLAN)
     with stop_on_signals() as stop:

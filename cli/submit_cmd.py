@@ -11,48 +11,40 @@ import click
 from omnimotion_vfx.daemon.protocol import DEFAULT_ENDPOINT
 
 from .errors import handle_errors
+from .job_options import job_fields, job_options
 
 EPILOG = """\b
 Examples:
   omnivfx submit shots/sh010/plate.%04d.exr --queries points.csv --watch
   omnivfx submit plate.####.exr --grid 16 --tracker chained-flow --connect tcp://127.0.0.1:5571
-The plate and points.csv must be on storage the daemon can read (paths are sent absolute).
+  omnivfx submit render.%04d.exr --layer beauty --proxy 0.5 --grid 8 --export nuke,3de --watch
+The plate and points.csv must be on storage the daemon can read (paths are sent absolute). --export runs on
+the daemon after the track, into RESULTS/export (it holds the fitted clip).
 Exit codes: 0 done (or queued without --watch), 1 daemon unreachable/internal, 2 bad input, 3 cancelled/interrupted."""
 
 
 @click.command(epilog=EPILOG)
 @click.argument("plate")
-@click.option("--queries", type=click.Path(dir_okay=False, exists=True), help="CSV with header frame,x,y[,name].")
-@click.option("--grid", type=int, help="Track an N x N grid of points instead of --queries.")
-@click.option("--grid-frame", type=int, help="Plate frame of the grid (default: first frame).")
-@click.option("--frames", help="Frame range, e.g. 1001-1100.")
-@click.option("--out", type=click.Path(file_okay=False), help="Results folder (default as `omnivfx track`, from the daemon's $OMNIVFX_RESULTS or folder).")
-@click.option("--tracker", help="Tracker name (the daemon's default when omitted).")
-@click.option("--preset", default="default", show_default=True, help="Engine preset.")
-@click.option("--fit-minutes", type=float, help="Deadline: end the engine's fit after this many minutes of fitting.")
+@job_options("submit")
 @click.option("--watch", is_flag=True, help="Stream progress, wait for the result and make sure the results folder exists here.")
 @click.option("--json-progress", is_flag=True, help='With --watch: progress as JSON lines on stdout, then {"result": FOLDER}.')
 @click.option("--connect", default=DEFAULT_ENDPOINT, show_default=True, help="Daemon endpoint.")
 @click.option("--curve-keys", type=click.Path(file_okay=False), help="Client key folder (from `omnivfx keys DIR --client NAME`).")
 @handle_errors
-def submit(plate, queries, grid, grid_frame, frames, out, tracker, preset, fit_minutes, watch, json_progress, connect,
-           curve_keys):
+def submit(plate, watch, json_progress, connect, curve_keys, **options):
     """Queue PLATE on the daemon; prints the job id, or with --watch the results folder."""
     from omnimotion_vfx.client import Client
-    from omnimotion_vfx.errors import InputError
+    from omnimotion_vfx.tracking.job_schema import client_keywords
 
-    if queries and grid is not None:
-        raise InputError("give --queries or --grid, not both")
+    fields = job_fields(options)
     with Client(connect, curve_keys=curve_keys) as client:
-        extra = {"fit_minutes": fit_minutes} if fit_minutes is not None else {}
-        job_id = client.submit(plate, queries_csv=queries, grid=grid, grid_frame=grid_frame, frame_range=frames,
-                               tracker=tracker, preset=preset, out=out, **extra)
+        job_id = client.submit(plate, **client_keywords(fields))
         if not watch:
             click.echo(job_id)
             return
         click.echo(f"omnivfx: job {job_id} queued on {connect}", err=True)
         result = client.wait(job_id, on_progress=_printer(json_progress))
-    folder = _materialise(result, out)
+    folder = _materialise(result, fields.get("out"))
     click.echo(json.dumps({"result": folder}) if json_progress else folder)
 
 
@@ -70,7 +62,8 @@ def _materialise(result, out: str | None) -> str:
     """The daemon wrote the folder; when it lives on another machine, write the same folder here."""
     from omnimotion_vfx.results.folder import MANIFEST_FILE, TrackResults, write_results
 
-    sys.stderr.write("\n")
+    if sys.stderr.isatty():  # end the progress bar's line; a log gets no blank line
+        sys.stderr.write("\n")
     target = os.path.abspath(out) if out else result.results_dir
     if target and os.path.isfile(os.path.join(target, MANIFEST_FILE)):
         return target

@@ -24,10 +24,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PACKAGE = HERE.parent / "omnimotion_vfx"
 # The client's import closure (checked by tests/test_bridge_build.py in a process that blocks every other module).
-CLIENT_FILES = ("__init__.py", "client.py", "errors.py", "daemon/__init__.py", "daemon/protocol.py", "daemon/keys.py")
+CLIENT_FILES = ("__init__.py", "client.py", "errors.py", "daemon/__init__.py", "daemon/protocol.py", "daemon/keys.py",
+                "tracking/job_schema.py")
 BLENDER_FILES = CLIENT_FILES + ("exporters/blender_tracks.py",)
 # The real exporters/__init__.py imports every writer (OpenCV, OpenImageIO); the vendored package needs none.
 EXPORTERS_INIT = '"""The Blender marker writer only (vendored into the host bridge)."""\n'
+# The real tracking/__init__.py names the job runner and the registry (numpy, OpenCV); the client needs the schema.
+TRACKING_INIT = '"""The job schema only (vendored into the host bridge)."""\n'
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "vendor")
 
 
@@ -40,6 +43,7 @@ def vendor_client(destination: Path, files: tuple[str, ...]) -> Path:
         shutil.copyfile(PACKAGE / name, target)
     if "exporters/blender_tracks.py" in files:
         (root / "exporters" / "__init__.py").write_text(EXPORTERS_INIT)
+    (root / "tracking" / "__init__.py").write_text(TRACKING_INIT)
     (destination / "__init__.py").write_text('"""Modules copied from omnimotion_vfx by host_bridges/build_bridges.py."""\n')
     return root
 

@@ -25,9 +25,31 @@ import zmq
 
 from .daemon.protocol import DEFAULT_ENDPOINT, ErrorCode, Message, ProtocolError, decode, encode
 from .errors import OmnivfxError
+from .tracking.job_schema import CLIENT_KEYWORDS, JOB_FIELDS, check_job_fields
 
 _EXIT_CODES = {ErrorCode.INPUT_ERROR: 2, ErrorCode.BAD_REQUEST: 2, ErrorCode.UNKNOWN_JOB: 2, ErrorCode.NOT_READY: 2,
                ErrorCode.NOT_RESUMABLE: 2, ErrorCode.CANCELLED: 3, ErrorCode.INTERRUPTED: 3}
+
+
+# What the host bridges offer when the daemon cannot be asked (`capabilities`); tests/test_job_schema.py keeps it
+# equal to the tracker registry, and the bridges say when they show it.
+FALLBACK_TRACKERS: dict[str, dict[str, dict[str, str]]] = {
+    "omnimotion": {"presets": {
+        "default": "production default: the fast architecture fused with the flow (docs/engine.md)",
+        "paper": "the published method and settings, no flow fusion (slowest)",
+        "volumetric": "the published volumetric model, CPU-sized: slower than default, same accuracy",
+        "preview": "a quick look: the default model fitted for 120 steps instead of 300",
+        "fast": "the fast architecture (what default fits)",
+        "test": "tiny settings for smoke runs; not meant to be accurate",
+    }},
+    "chained-flow": {"presets": {
+        "default": "DIS 'medium' flow chained frame to frame, 3 px cycle test for occlusion",
+        "preview": "DIS 'fast' flow: quicker, a little less accurate",
+        "fast": "same as preview",
+        "paper": "the OmniMotion paper's chained-flow baseline (48 px cycle threshold)",
+        "test": "same as default (smoke runs)",
+    }},
+}
 
 
 class DaemonError(OmnivfxError):
@@ -129,13 +151,6 @@ class Client:
         frames: Any = None,
         first_frame: int = 1,
         queries: Any = None,
-        queries_csv: str | None = None,
-        grid: int | None = None,
-        grid_frame: int | None = None,
-        frame_range: str | None = None,
-        tracker: str | None = None,
-        preset: str = "default",
-        out: str | None = None,
         job_id: str | None = None,
         **job_fields: Any,
     ) -> str:
@@ -143,18 +158,20 @@ class Client:
 
         `plate`: a frame pattern, folder or video on storage the daemon can read (made absolute here), or
         `frames`: uint8 or float16 [T, H, W, 3] sent inline and numbered from `first_frame`.
-        `queries`: [N, 3] (frame, x, y) points, or `queries_csv` a points.csv path, or `grid` N.
+        `queries`: [N, 3] (frame, x, y) points, or `queries_csv` a points.csv path, or `grid=N`.
+        Every other keyword is a job field (tracking/job_schema.py: tracker, preset, out, layer, proxy,
+        colorspace, device, origin, export, fit_minutes, ...; the job's `frames` and `queries` are `frame_range`
+        and `queries_csv` here), checked against the same schema the daemon uses, so a typo fails before
+        anything is sent.
         """
-        job: dict[str, Any] = {"preset": preset, **job_fields}
+        renamed = {keyword: name for name, keyword in CLIENT_KEYWORDS.items()}
+        job = {renamed.get(key, key): value for key, value in job_fields.items() if value is not None}
         if plate is not None:
-            job["plate"] = os.path.abspath(plate)
-        for key, value in (("frames", frame_range), ("grid", grid), ("grid_frame", grid_frame), ("tracker", tracker)):
-            if value is not None:
-                job[key] = value
-        if queries_csv is not None:
-            job["queries"] = os.path.abspath(queries_csv)
-        if out is not None:
-            job["out"] = os.path.abspath(out)
+            job["plate"] = plate
+        check_job_fields(job, "submit", require_plate=frames is None)
+        for name, spec in JOB_FIELDS.items():
+            if spec.path and isinstance(job.get(name), str):
+                job[name] = os.path.abspath(job[name])
         arrays: dict[str, Any] = {}
         if frames is not None:
             arrays["frames"] = frames
@@ -165,6 +182,11 @@ class Client:
         job_id = job_id or uuid.uuid4().hex
         fields = {"job_id": job_id, "job": job, "first_frame": int(first_frame)}
         return self._ask("submit", fields, arrays).fields["job_id"]
+
+    def capabilities(self) -> dict[str, Any]:
+        """What this daemon can run: `trackers` (name -> {"presets": {name: one line}}), `default_tracker`, and
+        `job_schema` (the fields of a job, as tracking/job_schema.py declares them)."""
+        return self._ask("capabilities").fields
 
     def events(self, job_id: str) -> Iterator[Progress | Result]:
         """Progress events of a job, then its Result as the last item; raises DaemonError if it fails."""
@@ -264,6 +286,22 @@ class Client:
             return decode(sock.recv_multipart(copy=False))
         except ProtocolError:
             return None
+
+
+def tracker_menu(endpoint: str = DEFAULT_ENDPOINT, timeout: float = 1.0, **client_args: Any) -> tuple[dict[str, Any], str | None]:
+    """(trackers, None) as the daemon at `endpoint` lists them, default tracker first; or (FALLBACK_TRACKERS,
+    why) when it cannot be asked, so a bridge can fill its menus either way and say which it shows."""
+    try:
+        with Client(endpoint, timeout=timeout, retries=0, **client_args) as client:
+            answer = client.capabilities()
+    except DaemonUnavailable:
+        return FALLBACK_TRACKERS, f"no daemon at {endpoint}"
+    except DaemonError as exc:  # an older daemon without `capabilities`
+        return FALLBACK_TRACKERS, f"the daemon at {endpoint} does not list its trackers ({exc.code})"
+    trackers = dict(answer.get("trackers") or {})
+    first = answer.get("default_tracker")
+    ordered = sorted(trackers, key=lambda name: name != first)
+    return {name: trackers[name] for name in ordered}, None
 
 
 def _load_curve_keys(folder: Path) -> tuple[bytes, bytes, bytes]:

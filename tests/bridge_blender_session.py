@@ -144,6 +144,16 @@ def main(zip_path: str, first_file: str, endpoint: str, dead_endpoint: str, out_
         jobs.drain()
         time.sleep(0.05)
     report["check"] = jobs.DAEMON_STATUS[endpoint]
+    trackers, why = jobs.tracker_menu_for(endpoint)
+    properties = importlib.import_module(ADDON + ".properties")
+    try:
+        settings.preset = "volumetric"  # an omnimotion preset: Blender refuses it for chained-flow
+        refused = ""
+    except TypeError as exc:
+        refused = str(exc)
+    report["menu"] = {"why": why, "trackers": trackers, "refused": refused,
+                      "tracker_items": [item[0] for item in properties.tracker_items(settings, bpy.context)],
+                      "preset_items": [item[0] for item in properties.preset_items(settings, bpy.context)]}
 
     def press(mode: str) -> dict:
         assert bpy.ops.omnivfx.track(mode=mode) == {"FINISHED"}

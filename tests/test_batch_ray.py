@@ -159,6 +159,16 @@ def test_unexpected_errors_are_retried_then_reported(cluster, tmp_path):
     assert batch_exit_code([flaky]) == 0 and batch_exit_code([flaky, broken]) == 1
 
 
+def test_a_shots_export_field_writes_its_formats_and_a_bad_one_fails_before_tracking(cluster, tmp_path):
+    plate = batch_support.write_plate(tmp_path / "plate")
+    shots = [Shot("exported", TrackJob(plate=plate, grid=2, tracker="chained-flow", export="csv,nuke", out=str(tmp_path / "a"))),
+             Shot("mattes", TrackJob(plate=plate, grid=2, tracker="chained-flow", export="mattes", out=str(tmp_path / "b")))]
+    exported, mattes = run_batch(shots, ShotResources(retries=0))
+    assert exported.status == "done" and {p.suffix for p in (tmp_path / "a" / "export").rglob("*.*")} >= {".csv", ".nk"}
+    assert mattes.status == "failed" and mattes.input_error and "omnivfx export RESULTS --format mattes" in mattes.message
+    assert not (tmp_path / "b").exists()
+
+
 def test_a_shot_whose_worker_always_dies_fails_after_its_retries(cluster, tmp_path):
     plate = batch_support.write_plate(tmp_path / "plate")
     [report] = run_batch([Shot("doomed", TrackJob(plate=plate, grid=2, tracker="test-killed-always", out=str(tmp_path / "o")))],

@@ -90,6 +90,18 @@ def test_check_daemon_button(session):
     assert report["check"] == f"Daemon {omnimotion_vfx.__version__}: 0 running, 0 queued"
 
 
+def test_tracker_and_preset_menus_come_from_the_daemon(session):
+    from omnimotion_vfx.client import FALLBACK_TRACKERS
+
+    report, _, _ = session
+    menu = report["menu"]
+    assert menu["why"] is None, "the refresh button asked the daemon"
+    assert menu["tracker_items"] == list(menu["trackers"]) and menu["tracker_items"][0] == "omnimotion"
+    assert menu["trackers"] == FALLBACK_TRACKERS
+    assert menu["preset_items"] == list(menu["trackers"]["chained-flow"]["presets"])  # the chosen tracker's presets
+    assert "volumetric" in menu["refused"]
+
+
 def test_selected_markers_become_tracks_with_the_daemon_positions(session):
     report, jobs_dir, _ = session
     results = load_tracks(jobs_dir.parent / "markers_tracks.npz")  # the results folder's tracks.npz of that run

@@ -138,6 +138,7 @@ def test_tracker_points_become_a_tracker4_and_cornerpin(nuke, daemon, plate):
     results = load_npz(default_results(daemon, plate))
     job = json.loads((default_results(daemon, plate) / "manifest.json").read_text())["config"]["job"]
     assert job["fit_minutes"] == 1.5, "the panel's fit deadline reached the job"
+    assert job["origin"] == "bottom-left", "the panel sends Nuke's pixels and says so"
     expected_queries = [[1003, x, HEIGHT - y] for x, y in corners]
     np.testing.assert_allclose(results["query_points"], expected_queries, atol=1e-4)
     tracker, pin = run.nodes[0], run.nodes[1]
@@ -308,3 +309,31 @@ def test_encrypted_daemon_needs_the_panels_key_folder(nuke, plate, tmp_path, run
         assert panel.status.value().startswith(f"No omnivfx daemon at {daemon.endpoint}")
     finally:
         daemon.stop()
+
+
+def _wait_for_menu(nuke, panel, timeout: float = 10.0) -> str:
+    deadline = time.monotonic() + timeout
+    while "asking" in panel.menu_source.value():
+        assert time.monotonic() < deadline
+        nuke.process_events(0.05)
+    return panel.menu_source.value()
+
+
+def test_trackers_and_presets_come_from_the_daemon_or_say_they_are_built_in(nuke, daemon):
+    from omnivfx_nuke.panel import OmniVFXPanel
+
+    with daemon.client() as client:
+        offered = client.capabilities()["trackers"]
+    panel = OmniVFXPanel()
+    assert _wait_for_menu(nuke, panel).startswith("Trackers and presets: built-in list (no daemon at ")
+    panel.address.setValue(daemon.endpoint)
+    panel.menu_source.setValue("asking")
+    panel.knobChanged(panel.check)
+    assert _wait_for_menu(nuke, panel) == f"Trackers and presets from the daemon at {daemon.endpoint}"
+    assert sorted(panel.tracker.values) == sorted(offered) and panel.tracker.values[0] == "omnimotion"
+    assert panel.preset.values == list(offered["omnimotion"]["presets"])
+    panel.preset.setValue("volumetric")
+    panel.tracker.setValue("chained-flow")
+    panel.knobChanged(panel.tracker)  # the preset menu follows the tracker; a preset it lacks falls back
+    assert panel.preset.values == list(offered["chained-flow"]["presets"]) and panel.preset.value() == "default"
+    assert "paper: the OmniMotion paper's chained-flow baseline" in panel.preset.tooltip

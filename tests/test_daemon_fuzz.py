@@ -12,7 +12,7 @@ from daemon_support import DaemonProcess, rss_kib
 from omnimotion_vfx.daemon.protocol import decode, encode
 
 MAX_MB = 4
-TYPES = ["ping", "status", "list_jobs", "watch", "cancel", "resume", "fetch_result", "query_points", "submit", "bogus"]
+TYPES = ["ping", "status", "capabilities", "list_jobs", "watch", "cancel", "resume", "fetch_result", "query_points", "submit", "bogus"]
 
 
 def _random_value(rng: random.Random, depth: int = 0):

@@ -12,6 +12,7 @@ import pytest
 
 from daemon_support import DaemonProcess, free_port
 from omnimotion_vfx.client import DaemonError, Progress
+from omnimotion_vfx.errors import InputError
 from omnimotion_vfx.results import load_results
 from plate_factory import translating_frames, write_plate
 
@@ -136,12 +137,22 @@ def test_bad_requests_get_one_line_errors(daemon, plates):
         with pytest.raises(DaemonError) as caught:
             client.fetch_result("no-such-job")
         assert caught.value.code == "unknown_job"
-        with pytest.raises(DaemonError) as caught:
+        with pytest.raises(InputError, match="colour"):  # the client checks against the job schema first
             client.submit(plates["small"], grid=2, tracker="chained-flow", colour="x")
-        assert caught.value.code == "bad_request" and "colour" in str(caught.value)
-        with pytest.raises(DaemonError) as caught:
+        with pytest.raises(InputError, match="fit_minutes"):
             client.submit(plates["small"], grid=2, fit_minutes=-2)
-        assert caught.value.code == "bad_request" and "fit_minutes" in str(caught.value)
+        # the daemon's own check, for clients that skip theirs: every bad field named, one line
+        bad = {"plate": str(Path(plates["small"]).resolve()), "grid": "2", "colour": "x", "origin": "up", "proxy": 3}
+        with pytest.raises(DaemonError) as caught:
+            client._ask("submit", {"job": bad})
+        message = str(caught.value)
+        assert caught.value.code == "bad_request" and "\n" not in message
+        assert all(name in message for name in ("grid", "colour", "origin", "proxy"))
+        for field, value, expected in (("preset", "fastest", "not a preset of the chained-flow tracker"),
+                                       ("export", "mattes", "omnivfx export RESULTS --format mattes")):
+            with pytest.raises(DaemonError) as caught:
+                client.submit(plates["small"], grid=2, tracker="chained-flow", **{field: value})
+            assert caught.value.code == "bad_request" and expected in str(caught.value)
         job_id = client.submit(plates["small"] + ".missing", grid=2, tracker="chained-flow")
         with pytest.raises(DaemonError) as caught:
             client.wait(job_id)
@@ -191,3 +202,46 @@ def test_queries_reload_the_fit_through_load_fitted_and_never_refit(plates, tmp_
             client.query_points(job_id, result.query_points)
         assert caught.value.code == "input_error" and "nothing was refitted" in str(caught.value)
         assert not checkpoint.exists()
+
+
+def test_capabilities_list_the_trackers_presets_and_job_schema(daemon):
+    from omnimotion_vfx.tracking.job_schema import JOB_FIELDS
+
+    with daemon.client() as client:
+        capabilities = client.capabilities()
+    trackers = capabilities["trackers"]
+    assert {"omnimotion", "chained-flow"} <= set(trackers) and capabilities["default_tracker"] == "omnimotion"
+    assert {"default", "preview", "volumetric", "paper"} <= set(trackers["omnimotion"]["presets"])
+    assert "volumetric" not in trackers["chained-flow"]["presets"]
+    assert all(isinstance(line, str) and line for line in trackers["omnimotion"]["presets"].values())
+    assert [field["name"] for field in capabilities["job_schema"]] == list(JOB_FIELDS)
+
+
+def test_cli_submit_takes_every_job_field_a_layered_exr_and_exports_on_the_daemon(daemon, run_omnivfx, tmp_path):
+    """The layered EXR goes through the daemon from the command line: --layer, --proxy, --colorspace, --device,
+    --origin and --export reach the job."""
+    from plate_factory import to_linear, translating_frames, write_image
+
+    for i, frame in enumerate(translating_frames(6, (96, 64), STEP)):
+        stacked = np.concatenate([np.full((64, 96, 3), 0.5, np.float32), to_linear(frame)], axis=-1)
+        write_image(tmp_path / f"aov.{1001 + i}.exr", stacked, "half", ["R", "G", "B", "beauty.R", "beauty.G", "beauty.B"])
+    points = tmp_path / "nuke_points.csv"
+    points.write_text("frame,x,y\n1001,30.5,43.5\n")  # y up from the bottom: 64 - 43.5 = 20.5 from the top
+    out = tmp_path / "res"
+    done = run_omnivfx("submit", tmp_path / "aov.####.exr", "--layer", "beauty", "--proxy", "0.5", "--device", "cpu",
+                       "--colorspace", "ocio://default:ACEScg", "--queries", points, "--origin", "bottom-left",
+                       "--tracker", "chained-flow", "--export", "nuke,csv", "--out", out, "--watch",
+                       "--connect", daemon.endpoint)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    job = manifest["config"]["job"]
+    assert (manifest["layer"], job["proxy"], job["device"], job["origin"]) == ("beauty", 0.5, "cpu", "bottom-left")
+    with np.load(out / "tracks.npz") as data:
+        np.testing.assert_allclose(data["query_points"][0], [1001, 30.5, 20.5])
+        moved = data["tracks"][0, -1] - data["tracks"][0, 0]
+    np.testing.assert_allclose(moved, 5 * np.asarray(STEP), atol=0.75)  # the beauty layer moves; RGB is flat
+    assert {p.suffix for p in (out / "export").rglob("*") if p.is_file()} >= {".nk", ".csv"}
+    refused = run_omnivfx("submit", tmp_path / "aov.####.exr", "--grid", "2", "--preset", "fastest", "--tracker",
+                          "chained-flow", "--connect", daemon.endpoint)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "choose one of default" in refused.stderr

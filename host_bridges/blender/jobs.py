@@ -15,7 +15,8 @@ from typing import Any, Callable
 
 import bpy
 
-from .vendor.omnimotion_vfx.client import Client, DaemonError, DaemonUnavailable, Progress, Result
+from .vendor.omnimotion_vfx.client import (FALLBACK_TRACKERS, Client, DaemonError, DaemonUnavailable, Progress, Result,
+                                           tracker_menu)
 
 DRAIN_INTERVAL = 0.2
 PROBE_TIMEOUT = 1.0
@@ -151,11 +152,19 @@ def view(clip_name: str) -> tuple[TrackRun | None, str]:
 
 
 DAEMON_STATUS: dict[str, str] = {}
+TRACKER_MENUS: dict[str, tuple[dict[str, Any], str | None]] = {}  # endpoint -> (trackers, why built in)
+
+
+def tracker_menu_for(endpoint: str) -> tuple[dict[str, Any], str | None]:
+    """The trackers and presets the panel offers for `endpoint`: the daemon's once checked, else the built-in list."""
+    return TRACKER_MENUS.get(endpoint, (FALLBACK_TRACKERS, "press the refresh button to ask the daemon"))
 
 
 def probe(endpoint: str, client_args: dict[str, Any]) -> None:
-    """Ask the daemon for its status off the main thread; the panel shows DAEMON_STATUS[endpoint]."""
+    """Ask the daemon for its trackers and presets, then its status, off the main thread; the panel shows
+    DAEMON_STATUS[endpoint] and offers TRACKER_MENUS[endpoint]."""
     def ask() -> None:
+        TRACKER_MENUS[endpoint] = tracker_menu(endpoint, PROBE_TIMEOUT, **client_args)
         try:
             with Client(endpoint, timeout=PROBE_TIMEOUT, retries=0, **client_args) as client:
                 status = client.status()

@@ -28,6 +28,8 @@ class CLIP_PT_omnivfx(bpy.types.Panel):
         layout.prop(settings, "curve_keys")
         if settings.address in jobs.DAEMON_STATUS:
             layout.label(text=jobs.DAEMON_STATUS[settings.address])
+        _, why = jobs.tracker_menu_for(settings.address)
+        layout.label(text=f"Trackers and presets: built-in list ({why})" if why else "Trackers and presets from the daemon")
         col = layout.column(align=True)
         col.prop(settings, "tracker")
         col.prop(settings, "preset")

@@ -4,7 +4,26 @@ from __future__ import annotations
 
 import bpy
 
+from . import jobs
 from .vendor.omnimotion_vfx.daemon.protocol import DEFAULT_ENDPOINT
+
+# Blender shows enum strings from Python without holding them: the lists stay referenced here.
+_SHOWN: dict[str, list[tuple[str, str, str]]] = {}
+
+
+def tracker_items(settings, context) -> list[tuple[str, str, str]]:
+    """The daemon's trackers (jobs.TRACKER_MENUS), or the built-in list until the daemon is asked."""
+    trackers, _ = jobs.tracker_menu_for(settings.address)
+    _SHOWN["tracker"] = [(name, name, f"{name}: {', '.join(spec.get('presets') or {})}") for name, spec in trackers.items()]
+    return _SHOWN["tracker"]
+
+
+def preset_items(settings, context) -> list[tuple[str, str, str]]:
+    """The presets of the chosen tracker, each with its one-line description."""
+    trackers, _ = jobs.tracker_menu_for(settings.address)
+    presets = (trackers.get(settings.tracker) or {}).get("presets") or {"default": ""}
+    _SHOWN["preset"] = [(name, name.capitalize(), line) for name, line in presets.items()]
+    return _SHOWN["preset"]
 
 
 class OmniVFXSettings(bpy.types.PropertyGroup):
@@ -12,15 +31,9 @@ class OmniVFXSettings(bpy.types.PropertyGroup):
                                       description="ZeroMQ endpoint of `omnivfx serve`")
     curve_keys: bpy.props.StringProperty(name="Keys", subtype="DIR_PATH",
                                          description="Client key folder from `omnivfx keys DIR --client NAME` (encrypted daemons)")
-    tracker: bpy.props.EnumProperty(name="Tracker", default="omnimotion", items=[
-        ("omnimotion", "OmniMotion", "Tracks through occlusions; fits the whole clip (slow, best)"),
-        ("chained-flow", "Chained flow", "Optical flow chained frame to frame (fast preview)"),
-    ])
-    preset: bpy.props.EnumProperty(name="Preset", default="default", items=[
-        ("preview", "Preview", "Quick look"), ("default", "Default", "Production default"),
-        ("volumetric", "Volumetric", "The published volumetric model, CPU-sized: slower than Default, same accuracy"),
-        ("paper", "Paper", "The published settings (slowest)"),
-    ])
+    tracker: bpy.props.EnumProperty(name="Tracker", items=tracker_items,
+                                    description="The daemon's trackers (the refresh button asks it)")
+    preset: bpy.props.EnumProperty(name="Preset", items=preset_items, description="Presets of the chosen tracker")
     fit_minutes: bpy.props.FloatProperty(name="Fit minutes", default=0.0, min=0.0, soft_max=120.0,
                                          description="Deadline for OmniMotion's fit, in minutes of fitting; "
                                                      "0 = the preset's full schedule")

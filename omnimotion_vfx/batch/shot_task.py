@@ -16,6 +16,7 @@ import ray
 
 from ..errors import InputError, Interrupted
 from ..progress import CallbackProgress, StopToken
+from ..exporters.folder_export import check_track_export, export_folder
 from ..tracking.job import TrackJob, run_track_job
 from .completion import finished_results
 
@@ -71,10 +72,15 @@ def track_shot(shot: str, job_data: dict[str, Any], hub: Any, run: str) -> ShotO
     relay.start()
     try:
         token.raise_if_requested("before the shot started")
+        if job.export:
+            check_track_export(job.export)  # before the long track
         done = finished_results(job)
         if done is not None:
             return ShotOutcome("skipped", str(done), "finished earlier with the same settings", attempt)
-        folder = run_track_job(job, _HubProgress(hub, run, shot, attempt), token)
+        progress = _HubProgress(hub, run, shot, attempt)
+        folder = run_track_job(job, progress, token)
+        if job.export:  # the job's `export` field, as `omnivfx track --export` (dense formats reload the clip)
+            export_folder(folder, job.export, progress, token)
         return ShotOutcome("done", str(folder), "", attempt)
     except InputError as exc:
         return ShotOutcome("input-error", "", str(exc), attempt)

@@ -2,9 +2,9 @@
 
 `omnivfx serve` picks one engine at start-up (`--ray-address`) and the `JobRunner` calls it the same way for
 every job, so the server, the queue, cancel and the protocol do not know which one it is. Both engines leave the
-same results folder behind and report the same progress events; only the local one keeps the fitted plate in
-memory. Extra queries on a plate fitted elsewhere are answered by reloading that folder's fit in the runner
-(`load_fitted`, never a refit; see docs/daemon.md for why).
+same results folder behind (with RESULTS/export when the job names `export` formats) and report the same
+progress events; only the local one keeps the fitted plate in memory. Extra queries on a plate fitted elsewhere
+are answered by reloading that folder's fit in the runner (`load_fitted`, never a refit; see docs/daemon.md).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
+from ..exporters.folder_export import export_folder
 from ..progress import CallbackProgress, StopToken
 from ..results.folder import TrackResults, load_results, write_results
 from ..results.work_cache import finish_work
@@ -54,6 +55,8 @@ class LocalEngine:
         results = fitted.answer(queries.points, queries.names, progress, stop)
         stop.raise_if_requested("before writing results")
         folder = write_results(fitted.out_dir, results)
+        if job.export:
+            export_folder(folder, job.export, progress, stop, fitted=fitted)
         finish_work(folder, job.keep_cache)  # the fitted plate stays in memory; only the on-disk flow cache goes
         return FinishedJob(results, str(folder), fitted)
 

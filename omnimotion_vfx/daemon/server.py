@@ -22,7 +22,10 @@ import zmq
 
 from .. import __version__
 from ..errors import InputError
-from ..tracking.job import DEFAULT_TRACKER, TrackJob
+from ..exporters.folder_export import check_track_export
+from ..tracking.job import check_tracker_preset
+from ..tracking.job_schema import DEFAULT_TRACKER, JOB_FIELDS, TrackJob, check_job_fields, job_schema
+from ..tracking.registry import tracker_names, tracker_presets
 from .engines import make_engine
 from .fitted_cache import FittedCache
 from .inline_plate import check_inline_frames
@@ -34,9 +37,6 @@ from .runner import JobRunner
 log = logging.getLogger("omnivfx.daemon")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 MAX_READS_PER_TURN = 200  # bounded so outbox messages and heartbeats still go out under a flood
-
-_STR_FIELDS = ("plate", "frames", "queries", "out", "tracker", "preset", "device", "layer", "colorspace")
-_INT_FIELDS = ("grid", "grid_frame")
 
 
 @dataclass
@@ -71,6 +71,9 @@ def check_bind(endpoint: str, allow_remote: bool) -> None:
 class Daemon:
     def __init__(self, config: DaemonConfig) -> None:
         check_bind(config.bind, config.allow_remote)
+        # The tracker registry (its presets import the engine, hence torch: seconds) loads now, before the socket
+        # is bound, so `capabilities` and the preset check of `submit` never stall the loop.
+        tracker_names()
         self.config = config
         self.context = zmq.Context()
         self.store = JobStore(Path(config.jobs_dir))
@@ -86,6 +89,7 @@ class Daemon:
             "ping": self._ping, "status": self._status, "list_jobs": self._list_jobs, "submit": self._submit,
             "watch": self._watch, "cancel": self._cancel, "resume": self._resume,
             "fetch_result": self._fetch_result, "query_points": self._query_points,
+            "capabilities": self._capabilities,
         }
         self.counters = {"received": 0, "errors_sent": 0}
         if revived:
@@ -267,6 +271,14 @@ class Daemon:
             "jobs_dir": str(self.store.root),
         })
 
+    def _capabilities(self, identity: bytes, message: Message) -> None:
+        """What a bridge may offer: the trackers with their presets, and the job schema it submits against."""
+        trackers = {name: {"presets": tracker_presets(name)} for name in tracker_names()}
+        self._reply(identity, "capabilities", message.id, {
+            "protocol": PROTOCOL_VERSION, "trackers": trackers, "default_tracker": DEFAULT_TRACKER,
+            "job_schema": job_schema(),
+        })
+
     def _list_jobs(self, identity: bytes, message: Message) -> None:
         self._reply(identity, "jobs", message.id, {"jobs": [r.summary() for r in self.store.all()]})
 
@@ -306,21 +318,16 @@ class Daemon:
         if not isinstance(job, dict):
             raise ProtocolError(ErrorCode.BAD_REQUEST, "submit needs a 'job' map of TrackJob fields", message.id)
         spec = dict(job)
-        for name in _STR_FIELDS:
-            if name in spec and spec[name] is not None and not isinstance(spec[name], str):
-                raise ProtocolError(ErrorCode.BAD_REQUEST, f"job.{name} must be a string", message.id)
-        for name in _INT_FIELDS:
-            if name in spec and spec[name] is not None and (not isinstance(spec[name], int) or isinstance(spec[name], bool)):
-                raise ProtocolError(ErrorCode.BAD_REQUEST, f"job.{name} must be an integer", message.id)
-        if "proxy" in spec and not (isinstance(spec["proxy"], (int, float)) and 0 < spec["proxy"] <= 1):
-            raise ProtocolError(ErrorCode.BAD_REQUEST, "job.proxy must be a number in (0, 1]", message.id)
-        names = spec.get("query_names")
-        if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
-            raise ProtocolError(ErrorCode.BAD_REQUEST, "job.query_names must be a list of strings", message.id)
+        try:
+            check_job_fields(spec, "job", require_plate=False)  # every bad field named, in one line
+            if spec.get("export"):
+                check_track_export(spec["export"])
+        except InputError as exc:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, str(exc), message.id) from None
         inline_frames = message.array("frames") is not None
         if inline_frames == bool(spec.get("plate")):
             raise ProtocolError(ErrorCode.BAD_REQUEST, "give either job.plate (a path) or a 'frames' array, exactly one", message.id)
-        for name in ("plate", "queries", "out"):
+        for name in (name for name, field in JOB_FIELDS.items() if field.path):
             if spec.get(name) and not os.path.isabs(spec[name]):
                 raise ProtocolError(ErrorCode.BAD_REQUEST, f"job.{name} must be an absolute path the daemon can read", message.id)
         queries = message.array("queries")
@@ -330,8 +337,8 @@ class Daemon:
             spec["query_points"] = queries.tolist()
         spec.setdefault("tracker", DEFAULT_TRACKER)
         try:
-            TrackJob.from_dict(dict(spec, plate=spec.get("plate") or "inline"), source="job")
-        except (InputError, TypeError) as exc:
+            check_tracker_preset(TrackJob.from_dict(dict(spec, plate=spec.get("plate") or "inline"), source="job"))
+        except InputError as exc:
             raise ProtocolError(ErrorCode.BAD_REQUEST, str(exc), message.id) from None
         return spec
 

@@ -1,4 +1,9 @@
-"""Query points: `points.csv` (header `frame,x,y[,name]`, plate frame numbers, internal pixels) or a grid."""
+"""Query points: `points.csv` (header `frame,x,y[,name]`, plate frame numbers, internal pixels) or a grid.
+
+Internal pixels: origin at the top-left corner, y down, pixel centres at +0.5, so y runs over [0, height].
+Points given with a bottom-left origin (Nuke's viewer, y up, centres at +0.5 too) become `height - y` at read
+time: the same pixel centre, and the flip is its own inverse, so round trips are exact.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +22,23 @@ class Queries:
     names: list[str]
 
 
-def read_queries_csv(path: str, frame_numbers: list[int], size: tuple[int, int]) -> Queries:
-    """Parse and check every row; a bad row is named by its line number in the file."""
+ORIGINS = ("top-left", "bottom-left")
+
+
+def to_top_left(points: np.ndarray, height: int, origin: str) -> np.ndarray:
+    """(frame, x, y) rows with y measured from `origin` -> internal pixels (top-left origin, y down)."""
+    if origin not in ORIGINS:
+        raise InputError(f"--origin {origin} is not one of {', '.join(ORIGINS)}")
+    if origin == "top-left":
+        return points
+    flipped = np.array(points, np.float32)
+    flipped[:, 2] = height - flipped[:, 2]
+    return flipped
+
+
+def read_queries_csv(path: str, frame_numbers: list[int], size: tuple[int, int], origin: str = "top-left") -> Queries:
+    """Parse and check every row; a bad row is named by its line number in the file. `origin` says where the
+    file's y=0 is (see the module docstring)."""
     try:
         handle = open(path, newline="", encoding="utf-8-sig")
     except OSError as exc:
@@ -48,7 +68,7 @@ def read_queries_csv(path: str, frame_numbers: list[int], size: tuple[int, int])
         names.append(row[3].strip() if has_name and len(row) > 3 and row[3].strip() else f"track{len(rows):04d}")
     if not rows:
         raise InputError(f"{path} has no query rows; add lines like 1001,512.5,300.5 under the header")
-    points = np.asarray(rows, np.float32)
+    points = to_top_left(np.asarray(rows, np.float32), size[1], origin)
     check_queries(points, frame_numbers, size, source=path, labels=[f"line {n}" for n in lines])
     return Queries(points, names)
 

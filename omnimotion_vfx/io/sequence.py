@@ -59,6 +59,10 @@ class FrameScan:
     def sequence(self) -> FrameSequence:
         """The plate with every wanted frame, or an InputError listing the missing ones."""
         missing = self.missing
+        if missing and self.present and not set(self.wanted) & self.present.keys():
+            have = f"{min(self.present)}-{max(self.present)}"
+            raise InputError(f"--frames {frames_text(list(self.wanted))} is outside the plate ({have}); "
+                             f"pass --frames {have} or a part of it")
         if missing:
             raise InputError(
                 f"plate {self.source} is missing frames {frames_text(missing)}; render them or pass --frames "

@@ -8,11 +8,21 @@ import numpy as np
 
 from ..clip_geometry import ClipGeometry
 from ..flow.chained_tracker import ChainedFlowConfig, ChainedFlowTracker
-from .presets import motion_preset, split_motion_overrides
+from .presets import PRESET_SUMMARIES, RUN_PRESETS, motion_preset, split_motion_overrides
 from .registry import TrackerContext, register_tracker
 
 
-@register_tracker("chained-flow")
+# ChainedFlowConfig.preset maps the engine's preset names onto the chained tracker's few settings.
+CHAINED_FLOW_PRESETS = {
+    "default": "DIS 'medium' flow chained frame to frame, 3 px cycle test for occlusion",
+    "preview": "DIS 'fast' flow: quicker, a little less accurate",
+    "fast": "same as preview",
+    "paper": "the OmniMotion paper's chained-flow baseline (48 px cycle threshold)",
+    "test": "same as default (smoke runs)",
+}
+
+
+@register_tracker("chained-flow", CHAINED_FLOW_PRESETS)
 def build_chained_flow(video: np.ndarray, geometry: ClipGeometry, context: TrackerContext):
     config = ChainedFlowConfig.preset(context.preset)
     motion, _ = split_motion_overrides(context.overrides)
@@ -20,7 +30,7 @@ def build_chained_flow(video: np.ndarray, geometry: ClipGeometry, context: Track
     return tracker, {**dataclasses.asdict(config), "motion": dataclasses.asdict(motion_preset(context.preset).with_overrides(motion))}
 
 
-@register_tracker("omnimotion")
+@register_tracker("omnimotion", {name: PRESET_SUMMARIES[name] for name in sorted(RUN_PRESETS, key=list(PRESET_SUMMARIES).index)})
 def build_omnimotion(video: np.ndarray, geometry: ClipGeometry, context: TrackerContext):
     from .engine_builder import build_engine_tracker  # torch loads only when the engine is used
 

@@ -1,6 +1,7 @@
 """One tracking job from plate to results folder: the unit the CLI, the daemon and the batch runner share.
 
-A `TrackJob` is plain data (JSON-serialisable: it is also the farm job spec of `omnivfx track --job`).
+A `TrackJob` is plain data (JSON-serialisable: it is also the farm job spec of `omnivfx track --job`), declared
+with the schema every edge reads in job_schema.py and re-exported here with DEFAULT_TRACKER.
 `run_track_job` reads the plate, builds the tracker, answers the queries and writes the results folder;
 `load_fitted` rebuilds the fitted clip of a results folder (dense exports, pins, more queries) without refitting:
 it is the one reader of a folder's fit for export, pin and the daemon. The manifest records the job and the
@@ -11,7 +12,6 @@ environment or the command line, and fails (`StaleFit`) rather than train over t
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -24,76 +24,28 @@ from ..clip_geometry import ClipGeometry
 from ..errors import InputError, StaleFit
 from ..flow.cache import plate_hash
 from ..io import Plate, open_plate
-from ..io.queries import Queries, check_queries, grid_queries, read_queries_csv
+from ..io.queries import Queries, check_queries, grid_queries, read_queries_csv, to_top_left
 from ..progress import NullProgress, ProgressReporter, StopToken
 from ..results.folder import TrackResults, build_manifest, load_results, write_results
 from ..results.location import default_results_dir, ensure_writable, resolve_plate
 from ..results.work_cache import finish_work
-from .registry import TrackerContext, build_tracker, environment_overrides, tracker_names
+from .job_schema import DEFAULT_TRACKER, TrackJob  # noqa: F401  (re-exported)
+from .registry import TrackerContext, build_tracker, environment_overrides, tracker_names, tracker_presets
 
 if TYPE_CHECKING:
     from ..motion.plate_motion import PlateMotion
-
-DEFAULT_TRACKER = "omnimotion"
-
-
-@dataclass
-class TrackJob:
-    plate: str
-    frames: str | None = None
-    queries: str | None = None  # path of points.csv
-    grid: int | None = None
-    grid_frame: int | None = None  # plate frame of the grid (first frame by default)
-    out: str | None = None
-    tracker: str = DEFAULT_TRACKER
-    preset: str = "default"
-    device: str = "auto"
-    layer: str | None = None
-    colorspace: str | None = None
-    proxy: float = 1.0
-    fit_minutes: float | None = None  # end the engine's fit after this many minutes of fitting (a deadline)
-    keep_cache: bool = False  # keep <out>/work/flow after success (removed by default: it is large, and recomputable)
-    query_points: list[list[float]] | None = field(default=None, repr=False)  # inline (frame, x, y) rows
-    query_names: list[str] | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        minutes = self.fit_minutes
-        if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not minutes > 0):
-            raise InputError(f"fit_minutes (--fit-minutes) must be a number of minutes above 0, like 5; got {minutes!r}")
-
-    @classmethod
-    def from_json_file(cls, path: str) -> "TrackJob":
-        try:
-            with open(path) as handle:
-                data = json.load(handle)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read job spec {path}: {exc}; it must be a JSON object of TrackJob fields") from None
-        return cls.from_dict(data, source=path)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "job") -> "TrackJob":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise InputError(f"{source}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(names))}")
-        if "plate" not in data:
-            raise InputError(f"{source}: the field 'plate' is required")
-        return cls(**data)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
 
 def resolve_queries(job: TrackJob, frame_numbers: list[int], size: tuple[int, int]) -> Queries:
     given = [job.queries is not None, job.grid is not None, job.query_points is not None]
     if sum(given) > 1:
         raise InputError("give only one of --queries, --grid or inline query points")
     if job.queries is not None:
-        return read_queries_csv(job.queries, frame_numbers, size)
+        return read_queries_csv(job.queries, frame_numbers, size, job.origin)
     if job.query_points is not None:
         points = np.asarray(job.query_points, np.float32).reshape(-1, 3)
         if len(points) == 0:
             raise InputError("the job has an empty query list; send at least one (frame, x, y)")
+        points = to_top_left(points, size[1], job.origin)
         check_queries(points, frame_numbers, size)
         names = job.query_names or [f"track{i + 1:04d}" for i in range(len(points))]
         return Queries(points, list(names))
@@ -206,7 +158,7 @@ def answer_with_progress(tracker: Any, points: np.ndarray, progress: ProgressRep
 def fit_job(job: TrackJob, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> tuple[FittedJob, Queries]:
     """Read the plate, resolve the queries and fit (or reload from the results folder) the tracker. The job
     keeps the plate's absolute path, so the manifest's job reloads from any working directory."""
-    _check_tracker(job)
+    check_tracker_preset(job)
     job = dataclasses.replace(job, plate=os.path.abspath(job.plate))
     t0 = time.monotonic()
     plate = open_plate(job.plate, job.frames, job.layer, job.colorspace, job.proxy)
@@ -245,7 +197,7 @@ def load_fitted(results_dir: str | Path, progress: ProgressReporter | None = Non
     job, overrides = recorded_job(results_dir)
     if device is not None:
         job = dataclasses.replace(job, device=device)
-    _check_tracker(job)
+    check_tracker_preset(job)
     t0 = time.monotonic()
     plate = open_plate(job.plate, job.frames, job.layer, job.colorspace, job.proxy)
     try:
@@ -256,9 +208,13 @@ def load_fitted(results_dir: str | Path, progress: ProgressReporter | None = Non
                        f"folder: omnivfx track {job.plate} --tracker {job.tracker} --preset {job.preset} --out NEW") from None
 
 
-def _check_tracker(job: TrackJob) -> None:
-    if job.tracker not in tracker_names():  # fail before reading a long plate
+def check_tracker_preset(job: TrackJob) -> None:
+    """Tracker and preset names fail here, before the plate's pixels are read."""
+    if job.tracker not in tracker_names():
         raise InputError(f"unknown tracker {job.tracker!r}; choose one of {', '.join(tracker_names())}")
+    presets = tracker_presets(job.tracker)
+    if job.preset not in presets:
+        raise InputError(f"--preset {job.preset} is not a preset of the {job.tracker} tracker; choose one of {', '.join(presets)}")
 
 
 def _fit_plate(job: TrackJob, plate: Plate, t0: float, progress: ProgressReporter | None, stop: StopToken | None,

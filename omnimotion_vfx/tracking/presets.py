@@ -84,6 +84,16 @@ RUN_PRESETS: dict[str, tuple[str, str, FusionConfig]] = {
     "test": ("adjacent", "test", FusionConfig(enabled=True)),
 }
 
+# One line per run preset for `--help`, the daemon's `capabilities` and the host bridges' menus.
+PRESET_SUMMARIES: dict[str, str] = {
+    "default": "production default: the fast architecture fused with the flow (docs/engine.md)",
+    "preview": "a quick look: the default model fitted for 120 steps instead of 300",
+    "volumetric": "the published volumetric model, CPU-sized: slower than default, same accuracy",
+    "fast": "the fast architecture (what default fits)",
+    "paper": "the published method and settings, no flow fusion (slowest)",
+    "test": "tiny settings for smoke runs; not meant to be accurate",
+}
+
 
 def run_preset(name: str) -> RunConfig:
     """A fresh copy of run preset `name`."""

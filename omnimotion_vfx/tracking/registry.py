@@ -74,11 +74,16 @@ def environment_overrides() -> dict[str, Any]:
 
 TrackerBuilder = Callable[[np.ndarray, ClipGeometry, TrackerContext], tuple[PointTracker, dict[str, Any]]]
 _REGISTRY: dict[str, TrackerBuilder] = {}
+_PRESETS: dict[str, dict[str, str]] = {}
 
 
-def register_tracker(name: str) -> Callable[[TrackerBuilder], TrackerBuilder]:
+def register_tracker(name: str, presets: dict[str, str] | None = None) -> Callable[[TrackerBuilder], TrackerBuilder]:
+    """Register a builder with the presets it accepts ({name: one-line description}; only `default` when not
+    given); `--preset` is checked against them before a plate is read."""
+
     def wrap(builder: TrackerBuilder) -> TrackerBuilder:
         _REGISTRY[name] = builder
+        _PRESETS[name] = dict(presets or {"default": "the tracker's own settings"})
         return builder
 
     return wrap
@@ -87,6 +92,12 @@ def register_tracker(name: str) -> Callable[[TrackerBuilder], TrackerBuilder]:
 def tracker_names() -> list[str]:
     _load_builtin()
     return sorted(_REGISTRY)
+
+
+def tracker_presets(name: str) -> dict[str, str]:
+    """{preset: one-line description} of tracker `name` (the `capabilities` message sends these)."""
+    _load_builtin()
+    return dict(_PRESETS.get(name, {}))
 
 
 def build_tracker(name: str, video: np.ndarray, geometry: ClipGeometry, context: TrackerContext) -> tuple[PointTracker, dict[str, Any]]:

@@ -179,6 +179,12 @@ class Knob:
     def _check(self, value: Any) -> Any:
         return value
 
+    def setTooltip(self, text: str) -> None:
+        _require_main(f"{self._name}.setTooltip")
+        if not isinstance(text, str):
+            raise TypeError(f"{self._name}.setTooltip(text: str)")
+        self.tooltip = text
+
 
 class String_Knob(Knob):
     def __init__(self, name: str, label: str = "", value: str = "") -> None:
@@ -236,6 +242,16 @@ class Enumeration_Knob(Knob):
         if value not in self.values:
             raise ValueError(f"{self._name}: {value!r} is not one of {self.values}")
         return value
+
+    def setValues(self, values: list[str]) -> None:
+        """Nuke keeps the index, not the name, of the current item: callers set the value again."""
+        _require_main(f"{self._name}.setValues")
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+            raise TypeError(f"{self._name}.setValues(values: list[str]), got {values!r}")
+        _record("setValues", self._name, list(values))
+        index = self.values.index(self._value) if self._value in self.values else 0
+        self.values = list(values)
+        self._value = self.values[min(index, len(self.values) - 1)]
 
 
 class PyScript_Knob(Knob):

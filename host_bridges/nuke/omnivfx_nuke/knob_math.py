@@ -21,10 +21,6 @@ def to_nuke(x: float, y: float, height: int) -> tuple[float, float]:
     return float(x), float(height) - float(y)
 
 
-def from_nuke(x: float, y: float, height: int) -> tuple[float, float]:
-    return float(x), float(height) - float(y)
-
-
 def corner_order(points: list[tuple[float, float]]) -> list[int]:
     """Indices of four y-up points ordered bottom-left, bottom-right, top-right, top-left: CornerPin2D's
     to1..to4 (counter-clockwise from the left, as omnimotion_vfx/exporters/nuke_tracks.corner_order)."""

@@ -16,14 +16,12 @@ import nuke
 import nukescripts
 
 from . import nodes
-from .knob_math import from_nuke, track_index
+from .knob_math import track_index
 from .plate_pattern import ReadPlate, read_plate
 from .tcl_list import tracker_track_names
-from .vendor.omnimotion_vfx.client import Client, DaemonError, DaemonUnavailable, Progress
+from .vendor.omnimotion_vfx.client import FALLBACK_TRACKERS, Client, DaemonError, DaemonUnavailable, Progress, tracker_menu
 from .vendor.omnimotion_vfx.daemon.protocol import DEFAULT_ENDPOINT
 
-TRACKERS = ["omnimotion", "chained-flow"]
-PRESETS = ["default", "preview", "volumetric", "paper"]
 SOURCES = ["selected Tracker4", "grid"]
 PROBE_TIMEOUT = 1.0
 
@@ -45,7 +43,8 @@ def plate_of(read: "nuke.Node") -> ReadPlate:
 
 
 def tracker_queries(tracker: "nuke.Node", plate: ReadPlate, script_frame: int) -> tuple[list[str], list[list[float]]]:
-    """The Tracker4's tracks at the current frame as (plate frame, x, y) queries in the daemon's pixels."""
+    """The Tracker4's tracks at the current frame as (plate frame, x, y) queries in Nuke's pixels (origin
+    bottom-left, y up): the job says origin=bottom-left and the daemon flips them at read time."""
     table = tracker["tracks"]
     names = tracker_track_names(table.toScript())
     if not names:
@@ -54,7 +53,7 @@ def tracker_queries(tracker: "nuke.Node", plate: ReadPlate, script_frame: int) -
     for track in range(len(names)):
         x = table.getValueAt(script_frame, track_index(track, "track_x"))
         y = table.getValueAt(script_frame, track_index(track, "track_y"))
-        points.append([float(plate.plate_frame(script_frame)), *from_nuke(x, y, plate.height)])
+        points.append([float(plate.plate_frame(script_frame)), float(x), float(y)])
     return names, points
 
 
@@ -148,11 +147,15 @@ class OmniVFXPanel(nukescripts.PythonPanel):
         self.address.setValue(DEFAULT_ENDPOINT)
         self.check = nuke.PyScript_Knob("check", "Check daemon")
         self.curve_keys = nuke.File_Knob("curve_keys", "CURVE keys")
-        self.tracker = nuke.Enumeration_Knob("tracker", "Tracker", TRACKERS)
-        self.preset = nuke.Enumeration_Knob("preset", "Preset", PRESETS)
+        self.trackers = FALLBACK_TRACKERS  # until the daemon lists its own (`capabilities`)
+        self.tracker = nuke.Enumeration_Knob("tracker", "Tracker", list(self.trackers))
+        self.preset = nuke.Enumeration_Knob("preset", "Preset", list(self.trackers["omnimotion"]["presets"]))
+        self.menu_source = nuke.Text_Knob("menu_source", "", "Trackers and presets: built-in list (asking the daemon...)")
         self.fit_minutes = nuke.Double_Knob("fit_minutes", "Fit minutes (0: full)")
         self.fit_minutes.setValue(0.0)
         self.source = nuke.Enumeration_Knob("source", "Points", SOURCES)
+        self.source.setTooltip("Tracker4 positions are sent as Nuke pixels (origin bottom-left, y up) with "
+                               "origin=bottom-left; the daemon converts them to omnivfx's top-left pixels.")
         self.grid = nuke.Int_Knob("grid", "Grid N x N")
         self.grid.setValue(8)
         self.cornerpin = nuke.Boolean_Knob("cornerpin", "CornerPin2D from four tracks")
@@ -160,10 +163,13 @@ class OmniVFXPanel(nukescripts.PythonPanel):
         self.track = nuke.PyScript_Knob("track", "Track")
         self.cancel = nuke.PyScript_Knob("cancel", "Cancel")
         self.status = nuke.Text_Knob("status", "", "")
-        for knob in (self.address, self.check, self.curve_keys, self.tracker, self.preset, self.fit_minutes, self.source,
-                     self.grid, self.cornerpin, self.dense_reads, self.track, self.cancel, self.status):
+        for knob in (self.address, self.check, self.curve_keys, self.tracker, self.preset, self.menu_source,
+                     self.fit_minutes, self.source, self.grid, self.cornerpin, self.dense_reads, self.track, self.cancel,
+                     self.status):
             self.addKnob(knob)
         self.run: TrackRun | None = None
+        self._fill_presets()
+        self._ask_menu()
 
     def knobChanged(self, knob: "nuke.Knob") -> None:
         if knob is self.track:
@@ -173,6 +179,9 @@ class OmniVFXPanel(nukescripts.PythonPanel):
             self.set_status("Cancelling...")
         elif knob is self.check:
             threading.Thread(target=self._check, args=(self.address.value(), self.client_args()), daemon=True).start()
+            self._ask_menu()
+        elif knob is self.tracker:
+            self._fill_presets()
 
     def client_args(self) -> dict:
         """Client options: the CURVE key folder (`omnivfx keys DIR --client NAME`) when the daemon encrypts."""
@@ -180,6 +189,34 @@ class OmniVFXPanel(nukescripts.PythonPanel):
 
     def set_status(self, text: str) -> None:
         self.status.setValue(text)
+
+    def _ask_menu(self) -> None:
+        """Ask the daemon for its trackers and presets off the main thread; the menus change when it answers."""
+        endpoint, client_args = self.address.value(), self.client_args()
+
+        def ask() -> None:
+            trackers, why = tracker_menu(endpoint, PROBE_TIMEOUT, **client_args)
+            nuke.executeInMainThread(self.set_menu, args=(trackers, endpoint, why))
+
+        threading.Thread(target=ask, name="omnivfx-capabilities", daemon=True).start()
+
+    def set_menu(self, trackers: dict, endpoint: str, why: str | None) -> None:
+        """Main thread: the daemon's trackers and presets, or the built-in list (`why` says the daemon's absence)."""
+        self.trackers = trackers
+        current = self.tracker.value()
+        self.tracker.setValues(list(trackers))
+        self.tracker.setValue(current if current in trackers else list(trackers)[0])
+        self._fill_presets()
+        self.menu_source.setValue(f"Trackers and presets: built-in list ({why})" if why
+                                  else f"Trackers and presets from the daemon at {endpoint}")
+
+    def _fill_presets(self) -> None:
+        """The preset menu offers the chosen tracker's presets only; its tooltip describes each."""
+        presets = self.trackers.get(self.tracker.value(), {}).get("presets") or {"default": ""}
+        current = self.preset.value()
+        self.preset.setValues(list(presets))
+        self.preset.setValue(current if current in presets else list(presets)[0])
+        self.preset.setTooltip("\n".join(f"{name}: {line}" for name, line in presets.items()))
 
     def run_finished(self, run: TrackRun) -> None:
         if self.run is run:
@@ -207,7 +244,7 @@ class OmniVFXPanel(nukescripts.PythonPanel):
                 if len(trackers) != 1:
                     raise ValueError("select one Tracker4 whose tracks are the points to track (or choose grid)")
                 names, points = tracker_queries(trackers[0], plate, nuke.frame())
-                submit.update(queries=points, query_names=names)
+                submit.update(queries=points, query_names=names, origin="bottom-left")
         except ValueError as exc:
             self.set_status(str(exc))
             return None
