@@ -302,6 +302,9 @@ class Daemon:
             except InputError as exc:
                 raise ProtocolError(ErrorCode.BAD_REQUEST, str(exc), message.id) from None
             spec.setdefault("out", str(self.store.folder(job_id) / "results"))
+        elif not spec.get("out") and not os.environ.get("OMNIVFX_RESULTS"):
+            # The daemon's own folder, not its working directory: two shots' plate.####.exr never share a folder.
+            spec["out"] = str(self.store.folder(job_id) / "results")
         record = JobRecord(job_id, spec, state=PREPARING if frames is not None else QUEUED)
         self.store.add(record)
         self._subscribe(job_id, identity, message.id)
