@@ -14,7 +14,7 @@ from omnimotion_vfx.client import Client, DaemonUnavailable
 
 OMNIVFX = str(Path(sys.executable).parent / "omnivfx")
 ENV = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", PYTHONUNBUFFERED="1")
-ENV.pop("OMNIVFX_RESULTS", None)  # default results go to ./omnivfx beside the jobs folder (the daemon's cwd)
+ENV.pop("OMNIVFX_RESULTS", None)  # without it a job with no `out` keeps its results in <jobs>/<id>/results
 
 
 def free_port() -> int:
@@ -42,8 +42,10 @@ class DaemonProcess:
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [OMNIVFX, "serve", "--bind", self.endpoint, "--jobs-dir", str(jobs_dir), "--heartbeat", "0.25", *extra],
-            stdout=self._log, stderr=subprocess.STDOUT, env=dict(ENV, **(env or {})),
-            cwd=jobs_dir.parent,  # default results folders (./omnivfx/...) land beside the jobs folder
+            stdout=self._log, stderr=subprocess.STDOUT,
+            # a studio's results root beside the jobs folder, so tests know where a job without `out` writes
+            env={**ENV, "OMNIVFX_RESULTS": str(jobs_dir.parent / "omnivfx"), **(env or {})},
+            cwd=jobs_dir.parent,
         )
         self.pid = self.process.pid
 

@@ -245,3 +245,17 @@ def test_cli_submit_takes_every_job_field_a_layered_exr_and_exports_on_the_daemo
                           "chained-flow", "--connect", daemon.endpoint)
     assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
     assert "choose one of default" in refused.stderr
+
+
+def test_a_job_without_out_keeps_its_results_in_the_jobs_folder_not_beside_two_same_named_plates(tmp_path):
+    """The panels send no `out`: without $OMNIVFX_RESULTS, two shots whose plates are both plate.####.png in
+    folders of the same name get two folders in the daemon's jobs folder, never one shared (and refused) one."""
+    first = write_plate(tmp_path / "sh010" / "plate", count=4, size=(64, 48), step=STEP, extension="png", pixel_type="uint8")
+    second = write_plate(tmp_path / "sh020" / "plate", count=4, size=(64, 48), step=(-1.0, 0.5), extension="png", pixel_type="uint8")
+    with DaemonProcess(tmp_path / "jobs", env={"OMNIVFX_RESULTS": ""}) as daemon, daemon.client(timeout=60.0) as client:
+        results = [client.wait(client.submit(plate, grid=2, tracker="chained-flow")) for plate in (first, second)]
+    folders = [Path(result.results_dir) for result in results]
+    assert folders[0] != folders[1]
+    for folder, result in zip(folders, results):
+        assert folder == tmp_path / "jobs" / result.job_id / "results" and (folder / "manifest.json").is_file()
+    assert not (tmp_path / "omnivfx").exists()  # nothing in the daemon's working directory

@@ -33,7 +33,7 @@ def test_track_chained_flow_through_the_cli(clip, tmp_path):
     (tmp_path / "points.csv").write_text("frame,x,y\n" + "".join(f"{int(f)},{x},{y}\n" for f, x, y in queries))
     out = tmp_path / "out"
     command = [OMNIVFX, "track", str(tmp_path / "plate.%04d.png"), "--queries", str(tmp_path / "points.csv"),
-               "--tracker", "chained-flow", "--out", str(out)]
+               "--tracker", "chained-flow", "--out", str(out), "--keep-cache"]  # the cache is kept and reused
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     with np.load(out / "tracks.npz") as data:
