@@ -10,7 +10,7 @@ EPILOG = """\b
 Examples:
   omnivfx clean omnivfx/sh010_plate --dry-run     what work/ holds, what a clean would free
   omnivfx clean omnivfx/sh010_plate               remove the flow cache (recomputed when needed)
-  omnivfx clean omnivfx/sh010_plate --all         also the engine checkpoint and motion field (next dense export refits)"""
+  omnivfx clean omnivfx/sh010_plate --all         also the engine checkpoint and motion field (the fit is gone: dense exports and pins then stop and ask for a new track)"""
 
 
 @click.command(epilog=EPILOG)

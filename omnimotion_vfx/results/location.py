@@ -1,7 +1,7 @@
 """Where a results folder goes, whether it can be written, and where its plate is now.
 
 Plates often sit on read-only show storage, so results default to a writable place of the user's choosing
-(`$OMNIVFX_RESULTS/<name>`, else `./omnivfx/<name>`), never beside the plate. The manifest records the plate
+(`$OMNIVFX_RESULTS/<plate folder name>_<plate name>`, else `./omnivfx/...`), never beside the plate. The manifest records the plate
 absolutely and relative to the results folder, so a results folder is exported from any working folder, and
 still finds its plate after the two were moved together.
 """

@@ -36,7 +36,8 @@ def folder_bytes(folder: str | os.PathLike) -> int:
 
 def work_parts(results_dir: str | os.PathLike, everything: bool = False) -> list[Path]:
     """The work sub-folders a clean removes: the flow cache, and with `everything` also the checkpoint and
-    the motion field (then the next dense export refits the engine)."""
+    the motion field (then the folder holds no fit: a dense export or pin stops with one line asking for a new
+    track, since a reload never trains)."""
     work = Path(results_dir) / WORK_DIR
     names = (FLOW_CACHE, *KEPT_PARTS) if everything else (FLOW_CACHE,)
     return [work / name for name in names if (work / name).exists()]
