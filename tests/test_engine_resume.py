@@ -60,3 +60,22 @@ def test_changed_settings_start_a_new_fit(tmp_path):
     changed = tiny_config(steps=8).with_overrides({"trainer.lr_bijection": 1e-3})
     with pytest.raises(Interrupted):  # a different fit cannot reuse the finished one: it trains, so it stops
         fit(video, corr, changed, work_dir=tmp_path, stop=StopAfter(2))
+
+
+def test_finished_checkpoint_leaves_out_the_sampler_error_cache_and_still_continues(tmp_path):
+    """The results folder keeps the finished checkpoint: the per-pixel sampling CDF (600 MB for 36 HD frames)
+    is only for an unfinished fit. A stopped fit keeps it; a finished one does not, and a longer schedule
+    continues from it all the same."""
+    import torch
+
+    frames, size = 6, 24
+    video = translating_clip(frames, size)
+    corr = exact_correspondences(frames, size, max_gap=2)
+    config = tiny_config(steps=12).with_overrides({"sampler.error_cache_every": 4, "trainer.checkpoint_every": 5})
+    with pytest.raises(Interrupted):
+        fit(video, corr, config, work_dir=tmp_path, stop=StopAfter(9))
+    stopped = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert not stopped["done"] and stopped["sampler"]["pixel_cdf"] is not None
+    fit(video, corr, config, work_dir=tmp_path)
+    finished = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert finished["done"] and finished["sampler"]["pixel_cdf"] is None

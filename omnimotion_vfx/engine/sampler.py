@@ -112,8 +112,12 @@ class PairSampler:
         cols = [np.concatenate(c) for c in zip(*parts)]
         return Batch(cols[0].astype(np.int64), cols[1].astype(np.int64), cols[2], cols[3], cols[4], cols[5])
 
-    def state_dict(self) -> dict:
-        return {"rng": self.rng.bit_generator.state, "pixel_cdf": self.pixel_cdf if self.has_cache else None,
+    def state_dict(self, with_error_cache: bool = True) -> dict:
+        """`with_error_cache=False` leaves out the per-pixel sampling CDF (float64, T x H x W: 600 MB for 36 HD
+        frames), which only an unfinished fit needs; a fit continued from such a state rebuilds it at its next
+        error-cache refresh and samples uniformly until then."""
+        keep = self.has_cache and with_error_cache
+        return {"rng": self.rng.bit_generator.state, "pixel_cdf": self.pixel_cdf if keep else None,
                 "frame_weight": self.frame_weight}
 
     def load_state_dict(self, state: dict) -> None:

@@ -55,10 +55,12 @@ class Trainer:
 
     # --- state -------------------------------------------------------------------------------------------
     def state_dict(self, done: bool = False) -> dict[str, Any]:
+        """A finished fit's state leaves out the sampler's error cache: a reload never samples, and the
+        results folder keeps this checkpoint (it was 896 MB for 36 HD frames with the cache, under 1 MB without)."""
         return {
             "config": self.config.to_dict(), "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "step": self.step, "lr_scale": self.lr_scale, "history": self.history, "events": self.events,
-            "sampler": self.sampler.state_dict(), "torch_rng": torch.get_rng_state(), "done": done,
+            "sampler": self.sampler.state_dict(with_error_cache=not done), "torch_rng": torch.get_rng_state(), "done": done,
             "fit_seconds": self.fit_seconds,
         }
 
