@@ -23,13 +23,6 @@ Examples:
   omnivfx export RESULTS --format qc --qc-fps 25"""
 
 
-def run_export(results_dir, formats, progress=None, stop=None, out=None, fitted=None, **options):
-    """The command's body, a library function (also run by `omnivfx track --export` and the daemon)."""
-    from omnimotion_vfx.exporters.folder_export import export_folder
-
-    return export_folder(results_dir, formats, progress, stop, out, fitted, **options)
-
-
 @click.command(epilog=EPILOG)
 @click.argument("results", type=click.Path(file_okay=False))
 @click.option("--format", "formats", multiple=True, required=True, help="Format(s), comma separated or repeated.")
@@ -52,13 +45,14 @@ def run_export(results_dir, formats, progress=None, stop=None, out=None, fitted=
 def export(results, formats, out, ref_frame, corners, region_polygon, region_mask, half, compression, matte_samples,
            threede_first_frame, qc_image_format, qc_fps, json_progress):
     """Write RESULTS (an `omnivfx track` results folder) in formats Nuke, Blender and 3DEqualizer read."""
+    from omnimotion_vfx.exporters.folder_export import export_folder
     from omnimotion_vfx.progress import for_terminal
     from omnimotion_vfx.progress_eta import EXPORT_PLAN
 
     qc_rate = _frame_rate(qc_fps) if qc_fps is not None else None
     progress = for_terminal(json_progress, plan=EXPORT_PLAN)
     with stop_on_signals() as stop:
-        written = run_export(
+        written = export_folder(
             results, formats, progress, stop, out=out, reference_frame=ref_frame,
             corners=[c.strip() for c in corners.split(",")] if corners else None, region_polygon=region_polygon,
             region_mask=region_mask, half=half, compression=compression, matte_samples=matte_samples,

@@ -175,7 +175,8 @@ def main(zip_path: str, first_file: str, endpoint: str, dead_endpoint: str, out_
     report["plane"] = {p.name: [[m.frame, [list(c) for c in m.corners]] for m in p.markers] for p in planes}
 
     report["outline_done"] = panel_outline(importlib.import_module(ADDON))
-    # the daemon runs in the plate's parent folder: a job without `out` writes ./omnivfx/<folder>_<plate name>
+    # a job without `out` writes <folder>_<plate name> in $OMNIVFX_RESULTS, which tests/daemon_support.py sets to
+    # <jobs folder's parent>/omnivfx, the plate's parent here (unset, it would be <jobs folder>/<job id>/results)
     results_dir = os.path.join(os.path.dirname(os.path.dirname(first_file)), "omnivfx", "plate_plate")
     shutil.copy(os.path.join(results_dir, "tracks.npz"), os.path.join(out_dir, "markers_tracks.npz"))
     with open(os.path.join(results_dir, "manifest.json")) as handle:

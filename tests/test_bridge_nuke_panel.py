@@ -61,14 +61,16 @@ def nuke(nuke_path):
 
 @pytest.fixture
 def plate(tmp_path) -> Path:
-    """A plate folder named for its test: the module's daemon puts every default results folder under its own
-    ./omnivfx/<plate folder name>_plate, and a folder of another plate's results is refused."""
+    """A plate folder named for its test: every job without `out` of the module's daemon lands in one results root
+    as <plate folder name>_plate (see `default_results`), and a folder of another plate's results is refused."""
     write_plate(tmp_path / tmp_path.name, count=8, size=(WIDTH, HEIGHT), step=(2.0, 1.0), first=FIRST)
     return tmp_path / tmp_path.name
 
 
 def default_results(daemon, plate: Path) -> Path:
-    """Where a job without `out` writes: ./omnivfx/<plate folder name>_<plate name> of the daemon's folder."""
+    """Where a job without `out` writes: <plate folder name>_<plate name> in the results root that
+    tests/daemon_support.py gives test daemons, OMNIVFX_RESULTS=<jobs folder's parent>/omnivfx (a daemon without
+    OMNIVFX_RESULTS keeps such a job's results in <jobs folder>/<job id>/results)."""
     return daemon.jobs_dir.parent / "omnivfx" / f"{plate.name}_plate"
 
 

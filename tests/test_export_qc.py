@@ -15,7 +15,7 @@ import pytest
 from export_synthetic import GroundTruthTracker, results_for, write_results_folder
 from omnimotion_vfx.exporters import ExportOptions, export_results
 from omnimotion_vfx.exporters.qc_overlay import TrackOverlay, spread_subset, track_colours
-from omnimotion_vfx.io.frame_rate import plate_frame_rate
+from omnimotion_vfx.io.frame_rate import parse_frame_rate, plate_frame_rate
 from omnimotion_vfx.io.sequence import find_sequence
 from omnimotion_vfx.results.folder import TrackResults, build_manifest
 
@@ -96,23 +96,44 @@ def test_qc_fps_option_on_the_command_line(tmp_path, run_omnivfx):
     plate = write_exr_plate(tracker, tmp_path / "plate", None)
     folder = write_results_folder(tmp_path / "results", results_for(tracker, QUERIES, plate=plate))
     assert plate_frame_rate(find_sequence(plate)) is None
-    done = run_omnivfx("export", folder, "--format", "qc", "--qc-fps", "24000/1001")
+    done = run_omnivfx("export", folder, "--format", "qc", "--qc-fps", "23.976")
     assert done.returncode == 0, done.stderr
-    assert probe(folder / "export" / "qc" / "qc.mp4")["rate"] == Fraction(24000, 1001)
+    assert probe(folder / "export" / "qc" / "qc.mp4")["rate"] == Fraction(24000, 1001), "23.976 is NTSC's 24000/1001"
     bad = run_omnivfx("export", folder, "--format", "qc", "--qc-fps", "fast")
     assert bad.returncode == 2 and "--qc-fps" in bad.stderr and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
 
 
-def test_frame_rate_from_dpx_header_and_video_container(tmp_path):
-    dpx = tmp_path / "scan.0001.dpx"
+@pytest.mark.parametrize("text, rate", [
+    ("23.976", Fraction(24000, 1001)), ("23.98", Fraction(24000, 1001)), ("29.97", Fraction(30000, 1001)),
+    ("47.952", Fraction(48000, 1001)), ("59.94", Fraction(60000, 1001)), ("119.88", Fraction(120000, 1001)),
+    ("24000/1001", Fraction(24000, 1001)), ("24", 24), ("30", 30), ("60", 60), ("25", 25), ("12.5", Fraction(25, 2)),
+    ("2997/125", Fraction(2997, 125)),  # a ratio is taken as written
+])
+def test_decimal_ntsc_rates_are_the_exact_1001_rates(text, rate):
+    assert parse_frame_rate(text) == rate
+
+
+@pytest.mark.parametrize("text", ["0", "-24", "1001"])
+def test_frame_rates_outside_0_to_1000_are_refused(text):
+    with pytest.raises(ValueError, match="frame rate is in"):
+        parse_frame_rate(text)
+
+
+def write_dpx(path: Path, fps: float) -> None:
     spec = oiio.ImageSpec(16, 8, 3, "uint16")
-    spec.attribute("dpx:FrameRate", 25.0)
-    out = oiio.ImageOutput.create(str(dpx))
-    assert out.open(str(dpx), spec)
+    spec.attribute("dpx:FrameRate", fps)
+    out = oiio.ImageOutput.create(str(path))
+    assert out.open(str(path), spec)
     out.write_image(np.zeros((8, 16, 3), np.float32))
     out.close()
+
+
+def test_frame_rate_from_dpx_header_and_video_container(tmp_path):
+    write_dpx(tmp_path / "scan.0001.dpx", 25.0)
     assert plate_frame_rate(find_sequence(str(tmp_path / "scan.%04d.dpx"))) == 25
+    write_dpx(tmp_path / "ntsc.0001.dpx", 23.976)  # a float32 in the header
+    assert plate_frame_rate(find_sequence(str(tmp_path / "ntsc.%04d.dpx"))) == Fraction(24000, 1001)
 
     movie = tmp_path / "clip.mp4"
     with av.open(str(movie), "w") as container:

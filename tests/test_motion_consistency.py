@@ -17,10 +17,10 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 
+from omnimotion_vfx.exporters.folder_export import export_folder
 from omnimotion_vfx.results import load_results
-from omnimotion_vfx.tracking import TrackJob, fit_job, load_fitted
 from omnimotion_vfx.results.folder import write_results
-from omnivfx_cli.export_cmd import run_export
+from omnimotion_vfx.tracking import TrackJob, fit_job, load_fitted
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "orbit"
 FIRST = 1001
@@ -53,7 +53,7 @@ def exported(request, tmp_path_factory):
                    tracker=request.param, preset="test", device="cpu")
     fitted, queries = fit_job(job)
     write_results(out, fitted.answer(queries.points, queries.names))
-    written = run_export(out, "motion,stmap", fitted=fitted, reference_frame=FIRST)
+    written = export_folder(out, "motion,stmap", fitted=fitted, reference_frame=FIRST)
     return request.param, out, load_results(out), written
 
 

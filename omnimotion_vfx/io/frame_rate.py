@@ -3,7 +3,8 @@
 Where it is read: a video container's average rate (PyAV); an EXR's `framesPerSecond` attribute (a rational,
 OpenImageIO's `FramesPerSecond`); a DPX header's frame rate (`dpx:FrameRate`, film header, or
 `dpx:TemporalFrameRate`, television header). Only the first frame's header is read. Rates stay rational
-(24000/1001, not 23.976) because a movie's time base needs them exact.
+(24000/1001, not 23.976) because a movie's time base needs them exact; a decimal NTSC rate (23.976, 23.98, 29.97,
+47.952, 59.94, 119.88), typed or stored as a float in a DPX header, means the exact N*1000/1001 it rounds.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from .sequence import FrameSequence
 
 HEADER_RATES = ("FramesPerSecond", "dpx:FrameRate", "dpx:TemporalFrameRate")
 MAX_FPS = 1000
+NTSC_RATES = tuple(Fraction(n * 1000, 1001) for n in (24, 30, 48, 60, 120))
+# 23.98 is 0.004 away from 24000/1001; whole rates (24, 30, ...) are at least 0.024 away, so they stay whole.
+NTSC_TOLERANCE = Fraction(1, 200)
 
 
 def plate_frame_rate(sequence: FrameSequence) -> Fraction | None:
@@ -27,11 +31,21 @@ def plate_frame_rate(sequence: FrameSequence) -> Fraction | None:
 
 
 def parse_frame_rate(text: str | float | Fraction) -> Fraction:
-    """`25`, `23.976` or `24000/1001` -> a rational rate; ValueError outside (0, 1000] fps."""
-    rate = Fraction(str(text).strip()) if not isinstance(text, Fraction) else text
+    """`25`, `23.976` or `24000/1001` -> a rational rate (`23.976` is 24000/1001 too); ValueError outside (0, 1000] fps.
+    A ratio or a Fraction is taken as written: `2997/125` stays 23.976 exactly."""
+    if isinstance(text, Fraction):
+        rate = text
+    else:
+        rate = Fraction(str(text).strip())
+        rate = rate if "/" in str(text) else _ntsc(rate)
     if not 0 < rate <= MAX_FPS:
         raise ValueError(f"a frame rate is in (0, {MAX_FPS}] fps, not {text}")
     return rate.limit_denominator(1001) if rate.denominator > 1001 else rate
+
+
+def _ntsc(rate: Fraction) -> Fraction:
+    """A decimal NTSC rate (23.976, 29.97, 59.94, ...) -> its exact N*1000/1001; any other rate unchanged."""
+    return next((exact for exact in NTSC_RATES if abs(rate - exact) <= NTSC_TOLERANCE), rate)
 
 
 def _video_rate(path: str) -> Fraction | None:
@@ -73,7 +87,7 @@ def _valid(value: object) -> Fraction | None:
         elif isinstance(value, Fraction):
             rate = value
         elif isinstance(value, (int, float)) and math.isfinite(value):
-            rate = Fraction(value).limit_denominator(1001)
+            rate = _ntsc(Fraction(value).limit_denominator(1001))
         else:
             rate = None
     except (TypeError, ValueError, ZeroDivisionError):

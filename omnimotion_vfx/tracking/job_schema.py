@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import types
-import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,23 +113,28 @@ class FieldSpec:
         return data
 
 
-_KINDS = {str: "str", int: "int", float: "float", bool: "bool", list: "list"}
+_KINDS = ("str", "int", "float", "bool", "list")
 
 
-def _kind(annotation: Any) -> tuple[str, bool]:
-    """(kind, None allowed) of a field annotation like `float | None` or `list[str] | None`."""
-    args = typing.get_args(annotation) if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union else (annotation,)
-    optional = type(None) in args
-    (base,) = [a for a in args if a is not type(None)]
-    return _KINDS[typing.get_origin(base) or base], optional
+def _kind(annotation: str) -> tuple[str, bool]:
+    """(kind, None allowed) of a field annotation like "float | None" or "list[str] | None".
+
+    Under `from __future__ import annotations` the annotations are strings; they are read, not evaluated, because
+    evaluating `str | None` fails before Python 3.10 and Nuke 14 runs this module on 3.9."""
+    parts = [part.strip() for part in annotation.split("|")]
+    optional = "None" in parts
+    (base,) = [part for part in parts if part != "None"]
+    kind = base.split("[")[0]
+    if kind not in _KINDS:
+        raise TypeError(f"TrackJob field annotation {annotation!r}: the schema knows {', '.join(_KINDS)}")
+    return kind, optional
 
 
 def _build_schema() -> dict[str, FieldSpec]:
-    hints = typing.get_type_hints(TrackJob)
     specs: dict[str, FieldSpec] = {}
     for f in dataclasses.fields(TrackJob):
         meta = dict(_meta(""), **f.metadata)
-        kind, optional = _kind(hints[f.name])
+        kind, optional = _kind(f.type)
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         default = None if required else (f.default if f.default is not dataclasses.MISSING else f.default_factory())
         specs[f.name] = FieldSpec(
