@@ -42,7 +42,8 @@ class TrackJob:
     grid: int | None = field(default=None, metadata=_meta("Track an N x N grid of points instead of --queries."))
     grid_frame: int | None = field(default=None, metadata=_meta("Plate frame of the grid (default: first frame)."))
     out: str | None = field(default=None, metadata=_meta(
-        "Results folder (default $OMNIVFX_RESULTS/<folder>_<name>, else ./omnivfx/<folder>_<name>).", path="dir"))
+        "Results folder (default $OMNIVFX_RESULTS/<folder>_<name>; without it ./omnivfx/<folder>_<name> for track, "
+        "<jobs dir>/<job id>/results for submit).", path="dir"))
     tracker: str = field(default=DEFAULT_TRACKER, metadata=_meta(
         "Tracker: omnimotion or chained-flow (seconds; docs/cli.md).", commands=PLATE_COMMANDS))
     preset: str = field(default="default", metadata=_meta(
