@@ -40,10 +40,8 @@ def track(plate, json_progress, job_spec, **options):
     from omnimotion_vfx.errors import InputError
 
     require_engine("track")
-    from omnimotion_vfx.exporters.folder_export import check_track_export, export_folder
-    from omnimotion_vfx.results import write_results
-    from omnimotion_vfx.results.work_cache import finish_work
-    from omnimotion_vfx.tracking.job import TrackJob, fit_job
+    from omnimotion_vfx.exporters.folder_export import check_track_export
+    from omnimotion_vfx.tracking.job import TrackJob, run_track_job
 
     fields = job_fields(options)
     if job_spec:
@@ -58,10 +56,5 @@ def track(plate, json_progress, job_spec, **options):
         check_track_export(job.export)  # before the long track
     progress = progress_reporter(json_progress, bool(job.export))
     with stop_on_signals() as stop:
-        fitted, queries = fit_job(job, progress, stop)
-        folder = write_results(fitted.out_dir, fitted.answer(queries.points, queries.names, progress, stop))
-        if job.export:
-            export_folder(folder, job.export, progress, stop, fitted=fitted)
-        finish_work(folder, job.keep_cache)
-    folder = folder.resolve()
+        folder = run_track_job(job, progress, stop).resolve()
     click.echo(json.dumps({"result": str(folder)}) if json_progress else str(folder))

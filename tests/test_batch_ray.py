@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -167,6 +169,27 @@ def test_a_shots_export_field_writes_its_formats_and_a_bad_one_fails_before_trac
     assert exported.status == "done" and {p.suffix for p in (tmp_path / "a" / "export").rglob("*.*")} >= {".csv", ".nk"}
     assert mattes.status == "failed" and mattes.input_error and "omnivfx export RESULTS --format mattes" in mattes.message
     assert not (tmp_path / "b").exists()
+
+
+def _stage_starts(events: list[dict], shot: str, stage: str) -> int:
+    stages = [e["stage"] for e in events if e.get("shot") == shot and "stage" in e]
+    return sum(1 for i, name in enumerate(stages) if name == stage and (i == 0 or stages[i - 1] != stage))
+
+
+def test_a_dense_export_uses_the_shots_fit_and_a_finished_shot_gets_its_missing_export(cluster, tmp_path):
+    plate = batch_support.write_plate(tmp_path / "plate")
+    job = TrackJob(plate=plate, grid=2, tracker="chained-flow", export="csv,motion", out=str(tmp_path / "a"))
+    events: list[dict] = []
+    [report] = run_batch([Shot("dense", job)], ShotResources(retries=0), events.append)
+    assert report.status == "done" and any((tmp_path / "a" / "export" / "motion").glob("*.exr"))
+    assert _stage_starts(events, "dense", "flow") == 1  # exported from the clip just fitted: no reload, no second flow
+    assert not (tmp_path / "a" / "work" / "flow").exists()
+
+    shutil.rmtree(tmp_path / "a" / "export")
+    changed = dataclasses.replace(job, export="csv", keep_cache=True, device="cpu")  # none of these re-tracks
+    [again] = run_batch([Shot("dense", changed)], ShotResources(retries=0))
+    assert again.status == "skipped" and "exported now" in again.message
+    assert (tmp_path / "a" / "export" / "tracks.csv").is_file()
 
 
 def test_a_shot_whose_worker_always_dies_fails_after_its_retries(cluster, tmp_path):

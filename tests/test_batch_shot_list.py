@@ -103,6 +103,15 @@ def test_finished_results_needs_the_same_job_and_the_same_queries(tmp_path):
         finished_results(TrackJob(plate=str(tmp_path / "none.%04d.png"), grid=2))
 
 
+def test_export_keep_cache_and_device_do_not_make_a_finished_shot_unfinished(tmp_path):
+    plate = batch_support.write_plate(tmp_path / "plate")
+    job = TrackJob(plate=plate, grid=2, out=str(tmp_path / "out"), tracker="chained-flow")
+    run_track_job(job)
+    for change in ({"export": "nuke"}, {"keep_cache": True}, {"device": "cpu"}):
+        assert finished_results(dataclasses.replace(job, **change)) == tmp_path / "out", change
+    assert finished_results(dataclasses.replace(job, proxy=0.5)) is None  # a setting of the tracks still re-tracks
+
+
 def test_summary_table_and_exit_codes():
     done = ShotReport("sh010", "done", 12.345, "", "/show/out/sh010", 1)
     skipped = ShotReport("sh020_long_name", "skipped", 0.04, "finished earlier with the same settings", "/o", 1)

@@ -153,7 +153,11 @@ def test_bad_requests_get_one_line_errors(daemon, plates):
             with pytest.raises(DaemonError) as caught:
                 client.submit(plates["small"], grid=2, tracker="chained-flow", **{field: value})
             assert caught.value.code == "bad_request" and expected in str(caught.value)
-        job_id = client.submit(plates["small"] + ".missing", grid=2, tracker="chained-flow")
+        # with $OMNIVFX_RESULTS (set for this daemon) the results folder is named at submit, from the plate's names
+        with pytest.raises(DaemonError) as caught:
+            client.submit(plates["small"] + ".missing", grid=2, tracker="chained-flow")
+        assert caught.value.code == "bad_request" and "no files match" in str(caught.value) and "\n" not in str(caught.value)
+        job_id = client.submit(plates["small"] + ".missing", grid=2, tracker="chained-flow", out=str(Path(plates["small"]).parent / "o"))
         with pytest.raises(DaemonError) as caught:
             client.wait(job_id)
         assert caught.value.code == "input_error" and "\n" not in str(caught.value)
@@ -259,3 +263,16 @@ def test_a_job_without_out_keeps_its_results_in_the_jobs_folder_not_beside_two_s
     for folder, result in zip(folders, results):
         assert folder == tmp_path / "jobs" / result.job_id / "results" and (folder / "manifest.json").is_file()
     assert not (tmp_path / "omnivfx").exists()  # nothing in the daemon's working directory
+
+
+def test_a_job_without_out_gets_the_daemons_results_root_at_submit(tmp_path):
+    """$OMNIVFX_RESULTS set only in the daemon's environment: the daemon names the results folder when the job is
+    accepted (it is in the stored job), so a Ray worker with another environment writes to the same place."""
+    plate = write_plate(tmp_path / "sh030", count=4, size=(64, 48), step=STEP, extension="png", pixel_type="uint8")
+    root = tmp_path / "show_results"
+    with DaemonProcess(tmp_path / "jobs", env={"OMNIVFX_RESULTS": str(root)}) as daemon, daemon.client(timeout=60.0) as client:
+        job_id = client.submit(plate, grid=2, tracker="chained-flow")
+        stored = json.loads((tmp_path / "jobs" / job_id / "job.json").read_text())["spec"]
+        result = client.wait(job_id)
+    assert stored["out"] == str(root / "sh030_plate")
+    assert Path(result.results_dir) == root / "sh030_plate" and (root / "sh030_plate" / "manifest.json").is_file()

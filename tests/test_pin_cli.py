@@ -174,8 +174,10 @@ def test_pin_without_a_results_folder_writes_one_the_next_pin_reuses(run_omnivfx
     first = run_omnivfx(*args, "--tracker", "omnimotion", "--preset", "test", "--device", "cpu", env=TINY_FIT, timeout=300)
     assert first.returncode == 0, first.stderr
     stages, result = _progress(first.stdout)
-    assert not result["reused_fit"] and "fit" in stages
+    assert not result["reused_fit"] and {"fit", "queries"} <= stages
+    assert not (results / "work" / "flow").exists()  # the flow cache goes after the pin, as after a track
     manifest = json.loads((results / "manifest.json").read_text())
+    assert manifest["cache_bytes"] == sum(p.stat().st_size for p in (results / "work").rglob("*") if p.is_file())
     assert manifest["preset"] == "test" and manifest["config"]["overrides"] == {"trainer.steps": 8}
     with np.load(results / "tracks.npz") as data:
         assert data["names"].tolist() == ["pin_tl", "pin_tr", "pin_br", "pin_bl"] and data["tracks"].shape == (4, 10, 2)
@@ -186,3 +188,8 @@ def test_pin_without_a_results_folder_writes_one_the_next_pin_reuses(run_omnivfx
     assert again.returncode == 0, again.stderr
     stages, result = _progress(again.stdout)
     assert result["reused_fit"] and "fit" not in stages and _checkpoint(results) == fitted
+    assert not (results / "work" / "flow").exists()  # the reload recomputed the flow and removed it again
+
+    kept = run_omnivfx(*args, "--keep-cache", timeout=300)
+    assert kept.returncode == 0, kept.stderr
+    assert any((results / "work" / "flow").rglob("*.npz")) and _checkpoint(results) == fitted

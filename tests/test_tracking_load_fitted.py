@@ -4,6 +4,7 @@ answers as the original fit did. It never trains: a folder without its fit is on
 checkpoint is left as it was. The stored motion field follows the fit it was seeded from."""
 
 import json
+import subprocess
 
 import cv2
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 from engine_clips import translating_clip
 from omnimotion_vfx.errors import InputError
+from omnimotion_vfx.progress import NullProgress
 from omnimotion_vfx.results import load_results
 from omnimotion_vfx.tracking import TrackJob, load_fitted, run_track_job
 
@@ -52,11 +54,56 @@ def test_the_recorded_overrides_win_over_the_environment(results, monkeypatch):
     assert fitted.overrides == {"trainer.steps": 8} and fitted.tracker.fit_summary["steps_done"] == 8
 
 
+class _Stages(NullProgress):
+    def __init__(self) -> None:
+        super().__init__()
+        self.begun: list[str] = []
+
+    def begin(self, stage: str, total: int) -> None:
+        self.begun.append(stage)
+
+
 def test_a_missing_checkpoint_is_one_error_and_no_fit(results):
     (results / "work" / "engine" / "checkpoint.pt").unlink()
+    stages = _Stages()
     with pytest.raises(InputError, match=r"has no fit to reload \(no engine checkpoint in .*nothing was refitted"):
-        load_fitted(results)
+        load_fitted(results, stages)
     assert not (results / "work" / "engine" / "checkpoint.pt").exists()
+    assert stages.begun == [] and not (results / "work" / "flow").exists()  # found before reading the plate or the flow
+
+
+def test_export_after_clean_all_fails_at_once_without_reading_the_plate(results, run_omnivfx):
+    assert run_omnivfx("clean", results, "--all").returncode == 0
+    done = run_omnivfx("export", results, "--format", "motion", "--json-progress")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "has no fit to reload (no engine checkpoint in" in done.stderr and "--out NEW" in done.stderr
+    assert '"stage"' not in done.stdout and not (results / "work" / "flow").exists()
+
+
+def test_a_read_only_folder_reload_says_what_to_do_for_export(results, run_omnivfx):
+    results.chmod(0o555)
+    subprocess.run(["chattr", "+i", str(results)], capture_output=True)  # root ignores the mode, not the flag
+    try:
+        if _writable(results):
+            pytest.skip("cannot make a read-only folder here")
+        done = run_omnivfx("export", results, "--format", "motion")
+        tracks_only = run_omnivfx("export", results, "--format", "csv", "--out", results.parent / "csv")
+    finally:
+        subprocess.run(["chattr", "-i", str(results)], capture_output=True)
+        results.chmod(0o755)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert f"cannot write results to {results}" in done.stderr and "export track formats only" in done.stderr
+    assert "--out" not in done.stderr
+    assert tracks_only.returncode == 0, tracks_only.stderr
+
+
+def _writable(folder):
+    try:
+        (folder / "probe").write_text("")
+    except OSError:
+        return False
+    (folder / "probe").unlink()
+    return True
 
 
 def test_a_checkpoint_of_other_settings_is_left_alone(results):

@@ -1,8 +1,9 @@
 """Is a shot already finished with the same settings? The test that makes batch runs idempotent.
 
 A results folder is complete once manifest.json exists (write_results writes it last, atomically). It counts
-as this job's result only if the manifest's `config.job` equals the job and the stored query points equal the
-job's queries (a points.csv edited in place keeps its path, so the path alone proves nothing).
+as this job's result only if the manifest's `config.job` equals the job, less the settings that do not change the
+tracks (`RUN_ONLY_FIELDS`), and the stored query points equal the job's queries (a points.csv edited in place keeps
+its path, so the path alone proves nothing).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from ..results.location import absolute_job_paths
 from ..tracking.job import TrackJob, resolve_queries, results_dir_for
 
 INLINE_QUERY_FIELDS = ("query_points", "query_names")
+# What to do after the track (export, keep the flow cache) and where it runs (the engine's checkpoint leaves the
+# device out of its fingerprint, so any device reloads the same fit): changing these never re-tracks a shot.
+RUN_ONLY_FIELDS = ("export", "keep_cache", "device")
 
 
 def job_settings(job: TrackJob) -> dict[str, Any]:
@@ -42,8 +46,8 @@ def finished_results(job: TrackJob) -> Path | None:
         recorded = json.loads(manifest_path.read_text()).get("config", {}).get("job")
     except (OSError, ValueError, AttributeError):
         return None
-    if recorded != json.loads(json.dumps(job_settings(job))):  # compare as JSON sees it (tuples -> lists)
-        return None
+    if not isinstance(recorded, dict) or _fit_settings(recorded) != _fit_settings(json.loads(json.dumps(job_settings(job)))):
+        return None  # compared as JSON sees it (tuples -> lists)
     try:
         results = load_results(out_dir)
     except InputError:
@@ -53,3 +57,7 @@ def finished_results(job: TrackJob) -> Path | None:
     if list(results.frames) != list(plate.frame_numbers):
         return None
     return out_dir
+
+
+def _fit_settings(job: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in job.items() if k not in RUN_ONLY_FIELDS}

@@ -1,4 +1,5 @@
-"""What runs on a Ray worker for one shot: skip if finished, else run the job, relaying progress and stops.
+"""What runs on a Ray worker for one shot: skip if finished (exporting it if its export folder is missing), else run
+the job with its export, relaying progress and stops.
 
 Expected outcomes (done, skipped, bad input, interrupted) are returned as a plain dict so Ray does not retry
 them; anything else is raised so Ray retries the task (`retry_exceptions`), exactly as it retries a task
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ray
@@ -75,12 +77,13 @@ def track_shot(shot: str, job_data: dict[str, Any], hub: Any, run: str) -> ShotO
         if job.export:
             check_track_export(job.export)  # before the long track
         done = finished_results(job)
-        if done is not None:
-            return ShotOutcome("skipped", str(done), "finished earlier with the same settings", attempt)
         progress = _HubProgress(hub, run, shot, attempt)
-        folder = run_track_job(job, progress, token)
-        if job.export:  # the job's `export` field, as `omnivfx track --export` (dense formats reload the clip)
-            export_folder(folder, job.export, progress, token)
+        if done is not None:
+            if job.export and not _has_files(done / "export"):  # asked after the track: reloads the fit, never refits
+                export_folder(done, job.export, progress, token)
+                return ShotOutcome("skipped", str(done), "finished earlier with the same settings; exported now", attempt)
+            return ShotOutcome("skipped", str(done), "finished earlier with the same settings", attempt)
+        folder = run_track_job(job, progress, token)  # with the job's `export`, as `omnivfx track --export`
         return ShotOutcome("done", str(folder), "", attempt)
     except InputError as exc:
         return ShotOutcome("input-error", "", str(exc), attempt)
@@ -91,6 +94,11 @@ def track_shot(shot: str, job_data: dict[str, Any], hub: Any, run: str) -> ShotO
         raise
     finally:
         finished.set()
+
+
+def _has_files(folder: Path) -> bool:
+    """An export folder counts as written once it holds anything (a batch never removes one)."""
+    return folder.is_dir() and any(folder.iterdir())
 
 
 def one_line(exc: BaseException) -> str:

@@ -13,11 +13,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
-from ..exporters.folder_export import export_folder
 from ..progress import CallbackProgress, StopToken
-from ..results.folder import TrackResults, load_results, write_results
-from ..results.work_cache import finish_work
-from ..tracking.job import FittedJob, TrackJob, fit_job
+from ..results.folder import TrackResults, load_results
+from ..tracking.job import FittedJob, TrackJob, track_and_export
 
 log = logging.getLogger("omnivfx.daemon")
 PROGRESS_RATE = 4.0  # messages per second per job: enough for a bar, cheap for the loop
@@ -50,15 +48,9 @@ class LocalEngine:
     description = "local"
 
     def run(self, job_id: str, job: TrackJob, on_progress: ProgressSink, stop: StopToken) -> FinishedJob:
-        progress = CallbackProgress(on_progress, PROGRESS_RATE)
-        fitted, queries = fit_job(job, progress, stop)
-        results = fitted.answer(queries.points, queries.names, progress, stop)
-        stop.raise_if_requested("before writing results")
-        folder = write_results(fitted.out_dir, results)
-        if job.export:
-            export_folder(folder, job.export, progress, stop, fitted=fitted)
-        finish_work(folder, job.keep_cache)  # the fitted plate stays in memory; only the on-disk flow cache goes
-        return FinishedJob(results, str(folder), fitted)
+        # The track, its export and the flow cache's removal, as `omnivfx track`; the fitted plate stays in memory.
+        tracked = track_and_export(job, CallbackProgress(on_progress, PROGRESS_RATE), stop)
+        return FinishedJob(tracked.results, str(tracked.folder), tracked.fitted)
 
     def close(self) -> None:
         pass

@@ -23,6 +23,8 @@ import zmq
 from .. import __version__
 from ..errors import InputError
 from ..exporters.folder_export import check_track_export
+from ..io.sequence import find_sequence
+from ..results.location import RESULTS_ENV, default_results_dir
 from ..tracking.job import check_tracker_preset
 from ..tracking.job_schema import DEFAULT_TRACKER, JOB_FIELDS, TrackJob, check_job_fields, job_schema
 from ..tracking.registry import tracker_names, tracker_presets
@@ -302,9 +304,8 @@ class Daemon:
             except InputError as exc:
                 raise ProtocolError(ErrorCode.BAD_REQUEST, str(exc), message.id) from None
             spec.setdefault("out", str(self.store.folder(job_id) / "results"))
-        elif not spec.get("out") and not os.environ.get("OMNIVFX_RESULTS"):
-            # The daemon's own folder, not its working directory: two shots' plate.####.exr never share a folder.
-            spec["out"] = str(self.store.folder(job_id) / "results")
+        elif not spec.get("out"):
+            spec["out"] = self._default_out(spec, job_id, message)
         record = JobRecord(job_id, spec, state=PREPARING if frames is not None else QUEUED)
         self.store.add(record)
         self._subscribe(job_id, identity, message.id)
@@ -314,6 +315,19 @@ class Daemon:
         else:
             self.runner.enqueue(job_id)
         log.info("job %s accepted: %s", job_id, spec.get("plate", "inline frames"))
+
+    def _default_out(self, spec: dict[str, Any], job_id: str, message: Message) -> str:
+        """The results folder of a job sent without `out`, fixed here so that a Ray worker, with its own environment
+        and working folder, writes where this daemon would: `$OMNIVFX_RESULTS/<plate folder>_<plate name>` when the
+        daemon has that variable, else the job's own folder (never the daemon's working directory, where two shots'
+        plate.####.exr would share one). Only the plate's file names are read here, never its pixels."""
+        if not os.environ.get(RESULTS_ENV):
+            return str(self.store.folder(job_id) / "results")
+        try:
+            sequence = find_sequence(spec["plate"], spec.get("frames"))
+            return str(default_results_dir(sequence.source, sequence.name))
+        except InputError as exc:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, str(exc), message.id) from None
 
     def _job_spec(self, message: Message) -> dict[str, Any]:
         """Check the `job` map field by field, so a bad submit is refused now and not by a worker later."""

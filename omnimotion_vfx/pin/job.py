@@ -1,10 +1,13 @@
 """`omnivfx pin` as one library call: a `PinJob` (plain data) in, the graphic pinned and written, a `PinReport` out.
 
-The tracker's fit comes from the results folder (`--results`, else `<plate folder>/omnivfx/<name>/`) when it
+The tracker's fit comes from the results folder (`--results`, else the default of `omnivfx track`:
+`$OMNIVFX_RESULTS/<plate folder name>_<plate name>/`, or `./omnivfx/...` when the variable is unset) when it
 holds one: `load_fitted` reloads it with the job and engine overrides recorded there and never refits, so the
 folder's tracking settings win and an option asking for other ones is an input error (it would mean another
 fit). A folder without a manifest is fitted as `omnivfx track` would, and the manifest is written with the
 pinned corners' tracks (`pin_tl`, `pin_tr`, `pin_br`, `pin_bl`), so the next pin or export reuses that fit.
+Either way the flow cache (work/flow) is removed once the pin is written, as after a track, unless the folder's
+job or this pin keeps it (--keep-cache).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ..io.sequence import find_sequence
 from ..progress import NullProgress, ProgressReporter, StopToken
 from ..results.folder import MANIFEST_FILE, write_results
 from ..results.location import default_results_dir
+from ..results.work_cache import finish_work
 from ..tracking.job import FittedJob, TrackJob, fit_job, load_fitted, recorded_job
 from .graphic import GraphicSource, read_mask
 from .pipeline import PinOutputs, PinReport, PlateFrames, run_pin
@@ -52,6 +56,7 @@ class PinJob:
     proxy: float | None = None
     layer: str | None = None
     colorspace: str | None = None
+    keep_cache: bool = False  # keep work/flow after the pin (it is kept anyway when the folder's track kept it)
 
 
 def run_pin_job(job: PinJob, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> PinReport:
@@ -79,6 +84,7 @@ def run_pin_job(job: PinJob, progress: ProgressReporter | None = None, stop: Sto
         fitted = _fit_and_record(job, results_dir, placement, progress, stop)
     solve = solve_pin(fitted.motion(progress=progress, stop=stop), fitted.frame_numbers, placement, source.size, stop=stop)
     report = run_pin(solve, source, outputs, job.mode, PlateFrames(plate) if job.over else None, progress, stop)
+    finish_work(results_dir, job.keep_cache or fitted.job.keep_cache)
     report.results_dir, report.reused_fit = str(results_dir), reuse
     return report
 
@@ -125,9 +131,10 @@ def _fit_and_record(job: PinJob, results_dir: Path, placement: PinPlacement, pro
     points = np.column_stack([np.full(4, placement.ref_frame, np.float64), corners])
     asked = {"tracker": job.tracker, "preset": job.preset, "proxy": job.proxy}
     track_job = TrackJob(plate=job.plate, frames=job.frames, out=str(results_dir), device=job.device, layer=job.layer,
-                         colorspace=job.colorspace, query_points=points.tolist(), query_names=list(CORNER_TRACKS),
+                         colorspace=job.colorspace, keep_cache=job.keep_cache, query_points=points.tolist(),
+                         query_names=list(CORNER_TRACKS),
                          **{name: value for name, value in asked.items() if value is not None})
     fitted, queries = fit_job(track_job, progress, stop)
     stop.raise_if_requested("before writing the results folder")
-    write_results(fitted.out_dir, fitted.answer(queries.points, queries.names))
+    write_results(fitted.out_dir, fitted.answer(queries.points, queries.names, progress, stop))
     return fitted

@@ -37,9 +37,9 @@ def default_results_dir(plate_source: str, plate_name: str) -> Path:
     return folder
 
 
-def ensure_writable(folder: str | os.PathLike) -> Path:
+def ensure_writable(folder: str | os.PathLike, fix: str = "") -> Path:
     """Create `folder` and write and remove a probe file in it, so a read-only place fails before any long
-    work, with the fix in the message."""
+    work, with the fix in the message (`fix`, else: choose another results folder)."""
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -47,8 +47,8 @@ def ensure_writable(folder: str | os.PathLike) -> Path:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise InputError(f"cannot write results to {os.path.abspath(folder)} ({exc.strerror or exc}); pass --out "
-                         f"to a writable folder or set {RESULTS_ENV}") from None
+        fix = fix or f"pass --out to a writable folder or set {RESULTS_ENV}"
+        raise InputError(f"cannot write results to {os.path.abspath(folder)} ({exc.strerror or exc}); {fix}") from None
     return folder
 
 

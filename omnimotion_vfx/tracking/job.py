@@ -2,7 +2,9 @@
 
 A `TrackJob` is plain data (JSON-serialisable: it is also the farm job spec of `omnivfx track --job`), declared
 with the schema every edge reads in job_schema.py and re-exported here with DEFAULT_TRACKER.
-`run_track_job` reads the plate, builds the tracker, answers the queries and writes the results folder;
+`run_track_job` reads the plate, builds the tracker, answers the queries, writes the results folder and runs the
+job's `export` with the clip it just fitted, then drops the flow cache: the one path of `omnivfx track`, the
+daemon and batch;
 `load_fitted` rebuilds the fitted clip of a results folder (dense exports, pins, more queries) without refitting:
 it is the one reader of a folder's fit for export, pin and the daemon. The manifest records the job and the
 engine overrides (`OMNIVFX_ENGINE_OVERRIDES`) the fit used; a reload takes both from there, not from the
@@ -12,6 +14,7 @@ environment or the command line, and fails (`StaleFit`) rather than train over t
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -26,14 +29,19 @@ from ..flow.cache import plate_hash
 from ..io import Plate, open_plate
 from ..io.queries import Queries, check_queries, grid_queries, read_queries_csv, to_top_left
 from ..progress import NullProgress, ProgressReporter, StopToken
-from ..results.folder import TrackResults, build_manifest, load_results, write_results
+from ..results.folder import MANIFEST_FILE, TrackResults, build_manifest, load_results, write_results
 from ..results.location import default_results_dir, ensure_writable, resolve_plate
-from ..results.work_cache import finish_work
+from ..results.work_cache import WORK_DIR, finish_work
 from .job_schema import DEFAULT_TRACKER, TrackJob  # noqa: F401  (re-exported)
 from .registry import TrackerContext, build_tracker, environment_overrides, tracker_names, tracker_presets
 
 if TYPE_CHECKING:
     from ..motion.plate_motion import PlateMotion
+
+ENGINE_CHECKPOINT = "engine/checkpoint.pt"  # under work/: engine_builder's work/engine holding the engine's checkpoint.pt
+READ_ONLY_RELOAD = ("a reload writes the flow cache and motion field of dense exports and pins there: copy the folder "
+                    "somewhere writable, or export track formats only")
+
 
 def resolve_queries(job: TrackJob, frame_numbers: list[int], size: tuple[int, int]) -> Queries:
     given = [job.queries is not None, job.grid is not None, job.query_points is not None]
@@ -187,25 +195,43 @@ def recorded_job(results_dir: str | Path) -> tuple[TrackJob, dict[str, Any] | No
 def load_fitted(results_dir: str | Path, progress: ProgressReporter | None = None, stop: StopToken | None = None,
                 device: str | None = None) -> FittedJob:
     """The fitted clip behind a results folder, rebuilt from its recorded job and engine overrides (not today's
-    environment): the flow cache and the engine checkpoint there are re-used, so nothing refits (the
-    chained-flow tracker recomputes its flow). `device` only changes where it runs.
+    environment): the engine checkpoint and motion field there are re-used, so nothing refits; the flow is read
+    from work/flow when the track kept it (--keep-cache), else recomputed there. `device` only changes where it
+    runs.
 
     Never trains: where the folder holds no finished fit of those settings (work/ deleted or not copied, the
     plate's pixels changed, the checkpoint replaced) this is one InputError saying so, because a silent refit
-    would take the fit's full time and give dense outputs that disagree with the folder's tracks."""
+    would take the fit's full time and give dense outputs that disagree with the folder's tracks. A missing
+    checkpoint is found before the plate is read or the flow computed."""
     results_dir = Path(results_dir)
     job, overrides = recorded_job(results_dir)
     if device is not None:
         job = dataclasses.replace(job, device=device)
     check_tracker_preset(job)
+    checkpoint = results_dir / WORK_DIR / ENGINE_CHECKPOINT
+    if _records_a_fit(results_dir) and not checkpoint.is_file():
+        raise _stale(results_dir, job, f"no engine checkpoint in {checkpoint.parent}")
+    ensure_writable(results_dir, READ_ONLY_RELOAD)
     t0 = time.monotonic()
     plate = open_plate(job.plate, job.frames, job.layer, job.colorspace, job.proxy)
     try:
         return _fit_plate(job, plate, t0, progress, stop, environment_overrides() if overrides is None else overrides,
                           reload_only=True)
     except StaleFit as exc:
-        raise StaleFit(f"{results_dir} has no fit to reload ({exc}); nothing was refitted. Track again into a new "
-                       f"folder: omnivfx track {job.plate} --tracker {job.tracker} --preset {job.preset} --out NEW") from None
+        raise _stale(results_dir, job, str(exc)) from None
+
+
+def _records_a_fit(results_dir: Path) -> bool:
+    """Whether the folder's tracker was fitted (its manifest's tracker config holds the fit summary, as the
+    omnimotion engine writes it): only then does a reload need a checkpoint (chained-flow has none)."""
+    manifest = json.loads((results_dir / MANIFEST_FILE).read_text())  # recorded_job read it: tracks.npz need not be
+    tracker_config = (manifest.get("config") or {}).get("tracker")
+    return isinstance(tracker_config, dict) and "fit" in tracker_config
+
+
+def _stale(results_dir: Path, job: TrackJob, why: str) -> StaleFit:
+    return StaleFit(f"{results_dir} has no fit to reload ({why}); nothing was refitted. Track again into a new "
+                    f"folder: omnivfx track {job.plate} --tracker {job.tracker} --preset {job.preset} --out NEW")
 
 
 def check_tracker_preset(job: TrackJob) -> None:
@@ -223,7 +249,9 @@ def _fit_plate(job: TrackJob, plate: Plate, t0: float, progress: ProgressReporte
     `overrides`; `reload_only` takes the fit in the results folder and never trains."""
     progress = progress or NullProgress()
     stop = stop or StopToken()
-    out_dir = ensure_writable(results_dir_for(job, plate.sequence.source, plate.sequence.name))  # before the long read
+    out_dir = results_dir_for(job, plate.sequence.source, plate.sequence.name)
+    if not reload_only:  # a reload checked its folder (with its own advice) before opening the plate
+        ensure_writable(out_dir)  # before the long read
     video = plate.load_uint8(progress)
     timings = {"read": time.monotonic() - t0}
     stop.raise_if_requested("after reading the plate")
@@ -240,9 +268,35 @@ def _fit_plate(job: TrackJob, plate: Plate, t0: float, progress: ProgressReporte
     )
 
 
-def run_track_job(job: TrackJob, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> Path:
-    """Plate in, results folder out. Raises InputError for bad input and Interrupted when stopped."""
+@dataclass
+class TrackedJob:
+    """What a finished track leaves: its results folder, the results, and the fitted clip (the daemon keeps it)."""
+
+    folder: Path
+    results: TrackResults
+    fitted: FittedJob
+
+
+def track_and_export(job: TrackJob, progress: ProgressReporter | None = None,
+                     stop: StopToken | None = None) -> TrackedJob:
+    """Fit, answer the queries, write the results folder, export the job's `export` formats with the clip just
+    fitted (so dense formats neither reload nor recompute the flow), then drop the flow cache unless the job keeps
+    it. Raises InputError for bad input (an unusable `export` before any tracking) and Interrupted when stopped."""
+    from ..exporters.folder_export import check_track_export, export_folder  # exporters read tracking: no cycle at import
+
+    if job.export:
+        check_track_export(job.export)
+    stop = stop or StopToken()
     fitted, queries = fit_job(job, progress, stop)
-    folder = write_results(fitted.out_dir, fitted.answer(queries.points, queries.names, progress, stop))
+    results = fitted.answer(queries.points, queries.names, progress, stop)
+    stop.raise_if_requested("before writing results")
+    folder = write_results(fitted.out_dir, results)
+    if job.export:
+        export_folder(folder, job.export, progress, stop, fitted=fitted)
     finish_work(folder, job.keep_cache)
-    return folder
+    return TrackedJob(folder, results, fitted)
+
+
+def run_track_job(job: TrackJob, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> Path:
+    """Plate in, results folder (with RESULTS/export when the job names formats) out; see `track_and_export`."""
+    return track_and_export(job, progress, stop).folder

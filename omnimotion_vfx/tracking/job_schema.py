@@ -65,7 +65,8 @@ class TrackJob:
     export: str | None = field(default=None, metadata=_meta(
         "Then export, e.g. nuke,3de,blender (see `omnivfx export --help`; mattes need `omnivfx export`)."))
     keep_cache: bool = field(default=False, metadata=_meta(
-        "Keep the flow cache (RESULTS/work/flow) after success; it is removed otherwise (see `omnivfx clean`)."))
+        "Keep the flow cache (RESULTS/work/flow) after success; it is removed otherwise (see `omnivfx clean`).",
+        commands=(*DEFAULT_COMMANDS, "pin")))
     query_points: list[list[float]] | None = field(default=None, repr=False, metadata=_meta(
         "Inline (frame, x, y) query rows, in the --origin convention.", cli=False))
     query_names: list[str] | None = field(default=None, repr=False, metadata=_meta("Names of the inline rows.", cli=False))
