@@ -25,7 +25,8 @@ from batch_support import write_plate  # noqa: E402
 from omnimotion_vfx.batch.cluster import ShotResources, ray_session  # noqa: E402
 from omnimotion_vfx.batch.runner import run_batch  # noqa: E402
 from omnimotion_vfx.batch.shot_list import Shot  # noqa: E402
-from omnimotion_vfx.tracking.job import TrackJob, run_track_job  # noqa: E402
+from omnimotion_vfx.job_runner import run_track_job
+from omnimotion_vfx.tracking.job import TrackJob  # noqa: E402
 
 
 def main() -> None:

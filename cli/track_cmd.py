@@ -41,7 +41,8 @@ def track(plate, json_progress, job_spec, **options):
 
     require_engine("track")
     from omnimotion_vfx.exporters.folder_export import check_track_export
-    from omnimotion_vfx.tracking.job import TrackJob, run_track_job
+    from omnimotion_vfx.job_runner import run_track_job
+    from omnimotion_vfx.tracking.job import TrackJob
 
     fields = job_fields(options)
     if job_spec:

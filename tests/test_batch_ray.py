@@ -23,7 +23,8 @@ from omnimotion_vfx.batch.submit import submit_to_ray  # noqa: E402
 from omnimotion_vfx.errors import InputError, Interrupted  # noqa: E402
 from omnimotion_vfx.progress import StopToken  # noqa: E402
 from omnimotion_vfx.results import load_results  # noqa: E402
-from omnimotion_vfx.tracking.job import TrackJob, run_track_job  # noqa: E402
+from omnimotion_vfx.job_runner import run_track_job  # noqa: E402
+from omnimotion_vfx.tracking.job import TrackJob  # noqa: E402
 from omnivfx_cli.main import main  # noqa: E402
 
 TESTS = Path(__file__).parent

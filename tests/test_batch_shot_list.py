@@ -14,7 +14,8 @@ from omnimotion_vfx.batch.runner import ShotReport, batch_exit_code
 from omnimotion_vfx.batch.shot_list import load_shot_list
 from omnimotion_vfx.batch.summary import format_summary
 from omnimotion_vfx.errors import InputError
-from omnimotion_vfx.tracking.job import TrackJob, run_track_job
+from omnimotion_vfx.job_runner import run_track_job
+from omnimotion_vfx.tracking.job import TrackJob
 
 sys.path.insert(0, str(Path(__file__).parent))
 import batch_support  # noqa: E402

@@ -188,7 +188,7 @@ def test_internal_error_exits_1_with_the_log_path(monkeypatch, exr_plate_1001, t
     def broken(*_args, **_kwargs):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr("omnimotion_vfx.tracking.job.fit_job", broken)
+    monkeypatch.setattr("omnimotion_vfx.job_runner.fit_job", broken)
     monkeypatch.setenv("OMNIVFX_LOG_DIR", str(tmp_path))
     result = CliRunner().invoke(main, ["track", exr_plate_1001, "--grid", "2", "--tracker", "chained-flow"])
     assert result.exit_code == 1

@@ -17,7 +17,8 @@ pytest.importorskip("ray")
 from daemon_support import ENV, OMNIVFX, DaemonProcess, free_port  # noqa: E402
 from omnimotion_vfx.client import DaemonError, Progress  # noqa: E402
 from omnimotion_vfx.results import load_results  # noqa: E402
-from omnimotion_vfx.tracking.job import TrackJob, run_track_job  # noqa: E402
+from omnimotion_vfx.job_runner import run_track_job  # noqa: E402
+from omnimotion_vfx.tracking.job import TrackJob  # noqa: E402
 from plate_factory import write_plate  # noqa: E402
 from ray_head import RAY_ENV, ray_head  # noqa: E402
 

@@ -14,7 +14,8 @@ from engine_clips import translating_clip
 from omnimotion_vfx.errors import InputError
 from omnimotion_vfx.progress import NullProgress
 from omnimotion_vfx.results import load_results
-from omnimotion_vfx.tracking import TrackJob, load_fitted, run_track_job
+from omnimotion_vfx.job_runner import run_track_job
+from omnimotion_vfx.tracking import TrackJob, load_fitted
 
 
 @pytest.fixture

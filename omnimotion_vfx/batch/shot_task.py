@@ -19,7 +19,8 @@ import ray
 from ..errors import InputError, Interrupted
 from ..progress import CallbackProgress, StopToken
 from ..exporters.folder_export import check_track_export, export_folder
-from ..tracking.job import TrackJob, run_track_job
+from ..job_runner import run_track_job
+from ..tracking.job import TrackJob
 from .completion import finished_results
 
 STOP_POLL_SECONDS = 0.5

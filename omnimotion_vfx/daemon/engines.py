@@ -15,7 +15,8 @@ from typing import Any, Callable, Protocol
 
 from ..progress import CallbackProgress, StopToken
 from ..results.folder import TrackResults, load_results
-from ..tracking.job import FittedJob, TrackJob, track_and_export
+from ..job_runner import track_and_export
+from ..tracking.job import FittedJob, TrackJob
 
 log = logging.getLogger("omnivfx.daemon")
 PROGRESS_RATE = 4.0  # messages per second per job: enough for a bar, cheap for the loop

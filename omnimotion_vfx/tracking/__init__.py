@@ -13,7 +13,7 @@ from typing import Any
 
 _EXPORTS = {
     "DEFAULT_TRACKER": ".job_schema", "TrackJob": ".job_schema", "FittedJob": ".job", "fit_job": ".job",
-    "load_fitted": ".job", "run_track_job": ".job", "PointTracker": ".registry", "TrackerContext": ".registry",
+    "load_fitted": ".job", "PointTracker": ".registry", "TrackerContext": ".registry",
     "build_tracker": ".registry", "register_tracker": ".registry", "tracker_names": ".registry",
     "tracker_presets": ".registry",
 }

@@ -2,9 +2,8 @@
 
 A `TrackJob` is plain data (JSON-serialisable: it is also the farm job spec of `omnivfx track --job`), declared
 with the schema every edge reads in job_schema.py and re-exported here with DEFAULT_TRACKER.
-`run_track_job` reads the plate, builds the tracker, answers the queries, writes the results folder and runs the
-job's `export` with the clip it just fitted, then drops the flow cache: the one path of `omnivfx track`, the
-daemon and batch;
+`fit_job` reads the plate, resolves the queries and builds the tracker (omnimotion_vfx/job_runner.py takes it
+from there to the results folder and exports);
 `load_fitted` rebuilds the fitted clip of a results folder (dense exports, pins, more queries) without refitting:
 it is the one reader of a folder's fit for export, pin and the daemon. The manifest records the job and the
 engine overrides (`OMNIVFX_ENGINE_OVERRIDES`) the fit used; a reload takes both from there, not from the
@@ -29,9 +28,9 @@ from ..flow.cache import plate_hash
 from ..io import Plate, open_plate
 from ..io.queries import Queries, check_queries, grid_queries, read_queries_csv, to_top_left
 from ..progress import NullProgress, ProgressReporter, StopToken
-from ..results.folder import MANIFEST_FILE, TrackResults, build_manifest, load_results, write_results
+from ..results.folder import MANIFEST_FILE, TrackResults, build_manifest, load_results
 from ..results.location import default_results_dir, ensure_writable, resolve_plate
-from ..results.work_cache import WORK_DIR, finish_work
+from ..results.work_cache import WORK_DIR
 from .job_schema import DEFAULT_TRACKER, TrackJob  # noqa: F401  (re-exported)
 from .registry import TrackerContext, build_tracker, environment_overrides, tracker_names, tracker_presets
 
@@ -266,37 +265,3 @@ def _fit_plate(job: TrackJob, plate: Plate, t0: float, progress: ProgressReporte
         job, tracker, config, plate.frame_numbers, plate.full_size, plate.size, plate.sequence.source,
         plate.converter.description, out_dir, timings, plate_hash(video), dict(overrides),
     )
-
-
-@dataclass
-class TrackedJob:
-    """What a finished track leaves: its results folder, the results, and the fitted clip (the daemon keeps it)."""
-
-    folder: Path
-    results: TrackResults
-    fitted: FittedJob
-
-
-def track_and_export(job: TrackJob, progress: ProgressReporter | None = None,
-                     stop: StopToken | None = None) -> TrackedJob:
-    """Fit, answer the queries, write the results folder, export the job's `export` formats with the clip just
-    fitted (so dense formats neither reload nor recompute the flow), then drop the flow cache unless the job keeps
-    it. Raises InputError for bad input (an unusable `export` before any tracking) and Interrupted when stopped."""
-    from ..exporters.folder_export import check_track_export, export_folder  # exporters read tracking: no cycle at import
-
-    if job.export:
-        check_track_export(job.export)
-    stop = stop or StopToken()
-    fitted, queries = fit_job(job, progress, stop)
-    results = fitted.answer(queries.points, queries.names, progress, stop)
-    stop.raise_if_requested("before writing results")
-    folder = write_results(fitted.out_dir, results)
-    if job.export:
-        export_folder(folder, job.export, progress, stop, fitted=fitted)
-    finish_work(folder, job.keep_cache)
-    return TrackedJob(folder, results, fitted)
-
-
-def run_track_job(job: TrackJob, progress: ProgressReporter | None = None, stop: StopToken | None = None) -> Path:
-    """Plate in, results folder (with RESULTS/export when the job names formats) out; see `track_and_export`."""
-    return track_and_export(job, progress, stop).folder
