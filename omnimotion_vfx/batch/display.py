@@ -13,6 +13,17 @@ from .runner import BatchEvent
 SHOT_BAR = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}"  # no rate: events arrive in bursts
 
 
+def notice_line(event: BatchEvent) -> str | None:
+    """The line a retry, warning, failed attempt or note prints, the same in a terminal and in a log."""
+    kind = event["type"]
+    if kind == "start" and event["attempt"] > 1:
+        return f"{event['shot']}: retrying (attempt {event['attempt']})"
+    if kind in ("warning", "attempt-failed", "note"):
+        prefix = f"{event['shot']}: " if "shot" in event else ""
+        return f"omnivfx: {prefix}{event['message']}"
+    return None
+
+
 class JsonLinesBatchView:
     """One JSON object per event and line; every object has a "type": start, progress, warning,
     attempt-failed, shot (a finished shot's report), batch (overall count) or note."""
@@ -49,11 +60,8 @@ class TerminalBatchView:
             bar.total = event["total"]
             bar.n = event["step"]
             bar.refresh()
-        elif kind == "start" and event["attempt"] > 1:
-            self._write(f"{event['shot']}: retrying (attempt {event['attempt']})")
-        elif kind in ("warning", "attempt-failed", "note"):
-            prefix = f"{event['shot']}: " if "shot" in event else ""
-            self._write(f"omnivfx: {prefix}{event['message']}")
+        elif (line := notice_line(event)) is not None:
+            self._write(line)
         elif kind == "shot":
             self._release(event["shot"])
             detail = f" - {event['message']}" if event["message"] and event["status"] != "done" else ""
@@ -100,11 +108,8 @@ class LogBatchView:
         kind = event["type"]
         if kind == "progress":
             self._progress(event)
-        elif kind == "start" and event["attempt"] > 1:
-            self._write(f"{event['shot']}: retrying (attempt {event['attempt']})")
-        elif kind in ("warning", "attempt-failed", "note"):
-            prefix = f"{event['shot']}: " if "shot" in event else ""
-            self._write(f"omnivfx: {prefix}{event['message']}")
+        elif (line := notice_line(event)) is not None:
+            self._write(line)
         elif kind == "shot":
             self._shots.pop(event["shot"], None)
             self._finished += 1
