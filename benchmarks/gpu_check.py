@@ -1,0 +1,369 @@
+"""The GPU check of issue 23: one command, one table of the engine's speed figures against the issue's targets.
+
+Runs the product path in this process (`job_runner.run_track_job` with a `TrackJob`), so peak GPU memory
+(`torch.cuda.max_memory_allocated`, per process) is read per step. Steps, each timed:
+
+1. environment: torch, device, the card's peak bf16/fp32 TFLOP/s and memory bandwidth (when the card is known);
+2. the sample plate (samples/orbit) with `default` and `preview`, scored against its ground truth (AJ), fit
+   steps/s from the manifest (config.tracker.fit: steps_done / fit_seconds);
+3. `paper`: steps/s over a bounded number of steps (an engine override) and its projected full schedule;
+4. synthetic clips end to end (flow + fit + dense `motion` export of every frame): 48 frames 256x256 and
+   100 frames 854x480, total seconds and peak GPU memory;
+5. several small clips at once (separate processes, as a farm GPU would run them): throughput.
+
+Without CUDA (or with `--cpu`) it runs tiny versions of every step (few frames, few steps) so the script itself
+is testable on a CPU in well under a minute; those figures say nothing about the GPU. `--budget-s` bounds the
+whole run: steps that would start after it are listed as skipped, and each fit gets the time left as its
+deadline. On the lent GPU machine run it through benchmarks/gpu_check.sh (docs/engine.md, "GPU check").
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import multiprocessing
+import os
+import resource
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run from the source folder, without an install
+    sys.path.insert(0, str(ROOT))
+
+from omnimotion_vfx.progress import ProgressReporter  # noqa: E402  (after the path; no torch, no cv2)
+
+SAMPLE = ROOT / "samples" / "orbit"
+# Published peaks (dense, no sparsity) of the cards the check is meant for: (bf16 TFLOP/s, fp32 TFLOP/s, TB/s).
+CARD_PEAKS: dict[str, tuple[float, float, float]] = {
+    "H200": (989.0, 67.0, 4.8),
+    "H100 PCIe": (756.0, 51.0, 2.0),
+    "H100 NVL": (835.0, 60.0, 3.9),
+    "H100": (989.0, 67.0, 3.35),  # SXM; matched after the more specific H100 names
+    "A100": (312.0, 19.5, 2.0),
+}
+ROW_NAMES = ("environment", "orbit default", "orbit preview", "paper steps/s", "clip 48f 256x256",
+             "clip 100f 854x480", "clips at once")
+
+
+@dataclass
+class Sizes:
+    """What each step runs: the real sizes on a GPU, tiny ones for a CPU smoke run."""
+
+    orbit_frames: str | None  # a frame range of the sample plate (None: all 36)
+    orbit_steps: dict[str, int] = field(default_factory=dict)  # trainer.steps override per preset ({}: the preset's)
+    paper_steps: int = 200
+    paper_extra: dict[str, Any] = field(default_factory=dict)
+    clip48: tuple[int, int, int] = (48, 256, 256)  # frames, width, height
+    clip100: tuple[int, int, int] = (100, 854, 480)
+    clip_steps: int | None = None
+    many: tuple[int, int, int, int] = (10, 32, 256, 256)  # clips, frames, width, height
+
+
+FULL = Sizes(orbit_frames=None)
+TINY = Sizes(orbit_frames="1001-1006", orbit_steps={"default": 4, "preview": 4}, paper_steps=2,
+             paper_extra={"sampler.pairs_per_step": 2, "sampler.points_per_pair": 16},
+             clip48=(5, 64, 64), clip100=(5, 107, 60), clip_steps=3, many=(2, 4, 48, 48))
+
+
+@dataclass
+class Row:
+    name: str
+    measured: str
+    target: str = ""
+    verdict: str = ""  # "met", "MISSED", "" (no target or not comparable), "skipped", "failed"
+    seconds: float = 0.0
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class Check:
+    """Runs the steps in order within a time budget and collects one row each."""
+
+    def __init__(self, device: str, tiny: bool, budget_s: float, work: Path, on_row: Callable[[], None]) -> None:
+        self.device, self.tiny, self.budget_s, self.work, self.on_row = device, tiny, budget_s, work, on_row
+        self.sizes = TINY if tiny else FULL
+        self.start = time.monotonic()
+        self.rows: list[Row] = []
+
+    def left_s(self) -> float:
+        return self.budget_s - (time.monotonic() - self.start)
+
+    def step(self, name: str, fn: Callable[[], Row]) -> None:
+        if self.left_s() <= 0:
+            self.rows.append(Row(name, "-", verdict="skipped", detail={"why": f"the {self.budget_s:.0f} s budget is spent"}))
+            self.on_row()
+            return
+        reset_peak(self.device)
+        t0 = time.monotonic()
+        try:
+            row = fn()
+        except Exception as exc:  # one failed step must not hide the others' figures
+            row = Row(name, "-", verdict="failed", detail={"error": f"{type(exc).__name__}: {exc}".splitlines()[0][:200]})
+        row.name, row.seconds = name, time.monotonic() - t0
+        self.rows.append(row)
+        self.on_row()
+        print(f"[gpu_check] {name}: {row.measured} {row.verdict} ({row.seconds:.1f} s)", file=sys.stderr, flush=True)
+
+    # --- the steps ----------------------------------------------------------------------------------------
+    def environment(self) -> Row:
+        import torch
+
+        name = torch.cuda.get_device_name(0) if self.device == "cuda" else "CPU"
+        peaks = card_peaks(name)
+        detail: dict[str, Any] = {"torch": torch.__version__, "python": sys.version.split()[0], "device": name,
+                                  "cuda": torch.version.cuda or "-", "cpu_cores": os.cpu_count()}
+        if peaks:
+            detail.update(peak_bf16_tflops=peaks[0], peak_fp32_tflops=peaks[1], peak_tb_s=peaks[2])
+        if self.device == "cuda":
+            detail["memory_gb"] = round(torch.cuda.get_device_properties(0).total_memory / 1e9, 1)
+            torch.ones(1, device="cuda").sum().item()  # the CUDA context starts here, not inside the first fit
+        peak_text = f"; peak {peaks[0]:.0f} bf16 / {peaks[1]:.0f} fp32 TFLOP/s, {peaks[2]} TB/s" if peaks else ""
+        return Row("", f"torch {torch.__version__}, {name}{peak_text}", detail=detail)
+
+    def orbit(self, preset: str) -> Row:
+        import numpy as np
+
+        from omnimotion_vfx.evaluation.tapvid_metrics import all_metrics
+
+        steps = self.sizes.orbit_steps.get(preset)
+        overrides = {"trainer.steps": steps} if steps else {}
+        folder, manifest = self.track(str(SAMPLE / "orbit.%04d.png"), preset, overrides, f"orbit_{preset}",
+                                      frames=self.sizes.orbit_frames, queries=str(SAMPLE / "points.csv"))
+        truth = np.load(SAMPLE / "ground_truth.npz")
+        result = np.load(folder / "tracks.npz")
+        count = result["tracks"].shape[1]
+        queries = truth["query_points"] - np.array([1001, 0, 0], np.float32)
+        scores = all_metrics(queries, truth["tracks"][:, :count], truth["visible"][:, :count], result["tracks"],
+                             result["visible"], (256, 256), "first")
+        rate, fit = fit_rate(manifest)
+        target = 150.0 if preset == "default" else None
+        measured = f"AJ {scores['AJ']:.1f}, fit {rate:.1f} steps/s ({fit['steps_done']} steps), total {total_s(manifest):.1f} s"
+        return Row("", measured, ">= 150 steps/s" if target else "", verdict(rate, target, higher=True, tiny=self.tiny),
+                   detail={"scores": {k: round(float(v), 2) for k, v in scores.items()}, "fit": fit,
+                           "timings": manifest.get("timings", {}), "frames": count})
+
+    def paper(self) -> Row:
+        from omnimotion_vfx.tracking.presets import run_preset
+
+        planned = run_preset("paper").engine.trainer.steps
+        overrides = {"trainer.steps": self.sizes.paper_steps, **self.sizes.paper_extra}
+        _, manifest = self.track(str(SAMPLE / "orbit.%04d.png"), "paper", overrides, "paper",
+                                 frames=self.sizes.orbit_frames, queries=str(SAMPLE / "points.csv"))
+        rate, fit = fit_rate(manifest)
+        projected_min = planned / rate / 60 if rate > 0 else float("inf")
+        measured = f"{rate:.2f} steps/s over {fit['steps_done']} steps; {planned} steps ~ {projected_min:.0f} min"
+        return Row("", measured, ">= 100 steps/s (< 20 min)", verdict(rate, 100.0, higher=True, tiny=self.tiny),
+                   detail={"fit": fit, "planned_steps": planned, "projected_min": round(projected_min, 1),
+                           "overrides": overrides})
+
+    def clip(self, frames: int, width: int, height: int, target_s: float, target_gb: float | None) -> Row:
+        folder = self.synthetic_plate(frames, width, height)
+        overrides = {"trainer.steps": self.sizes.clip_steps} if self.sizes.clip_steps else {}
+        t0 = time.monotonic()
+        _, manifest = self.track(str(folder / "plate.%04d.png"), "default", overrides, folder.name + "_track",
+                                 grid=4, export="motion")
+        seconds = time.monotonic() - t0
+        memory = peak_memory_gb(self.device)
+        rate, fit = fit_rate(manifest)
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in manifest["stage_s"].items())
+        measured = f"{frames}f {width}x{height}: {seconds:.1f} s ({stages}), {memory}, fit {rate:.1f} steps/s"
+        target = f"<= {target_s:.0f} s" + (f", <= {target_gb:.0f} GB" if target_gb else "")
+        ok = verdict(seconds, target_s, higher=False, tiny=self.tiny)
+        if ok == "met" and target_gb and self.device == "cuda":
+            ok = verdict(peak_gpu_gb(), target_gb, higher=False, tiny=self.tiny)
+        return Row("", measured, target, ok, detail={"seconds": round(seconds, 2), "fit": fit,
+                                                     "stage_s": manifest["stage_s"], "size": [frames, width, height]})
+
+    def many_clips(self) -> Row:
+        count, frames, width, height = self.sizes.many
+        plates = [self.synthetic_plate(frames, width, height, seed=11 + i) for i in range(count)]
+        overrides = {"trainer.steps": self.sizes.clip_steps} if self.sizes.clip_steps else {}
+        args = [(str(p / "plate.%04d.png"), str(self.work / f"{p.name}_many"), self.device, overrides,
+                 max(self.left_s(), 1.0)) for p in plates]
+        alone = one_clip(args[0][:1] + (str(self.work / "alone"),) + args[0][2:])
+        t0 = time.monotonic()
+        with multiprocessing.get_context("spawn").Pool(count) as pool:
+            each = pool.map(one_clip, args)
+        wall = time.monotonic() - t0
+        measured = (f"{count} x {frames}f {width}x{height}: {wall:.1f} s for all, {sum(each) / count:.1f} s each "
+                    f"(alone {alone:.1f} s), {count * 60 / wall:.1f} clips/min")
+        return Row("", measured, "", "", detail={"wall_s": round(wall, 2), "each_s": [round(s, 2) for s in each],
+                                                  "alone_s": round(alone, 2)})
+
+    # --- helpers -------------------------------------------------------------------------------------------
+    def track(self, plate: str, preset: str, overrides: dict[str, Any], name: str, frames: str | None = None,
+              queries: str | None = None, grid: int | None = None, export: str | None = None) -> tuple[Path, dict]:
+        """One in-process track job; its fit's deadline is the time left in the budget."""
+        from omnimotion_vfx.job_runner import run_track_job
+        from omnimotion_vfx.tracking.job import TrackJob
+
+        job = TrackJob(plate=plate, frames=frames, queries=queries, grid=grid, out=str(self.work / name),
+                       preset=preset, device=self.device, export=export,
+                       fit_minutes=max(self.left_s(), 1.0) / 60.0)
+        timer = StageTimer()
+        with engine_overrides(overrides):
+            folder = run_track_job(job, timer)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest["stage_s"] = {k: round(v, 3) for k, v in timer.seconds.items()}
+        return folder, manifest
+
+    def synthetic_plate(self, frames: int, width: int, height: int, seed: int = 7) -> Path:
+        from omnimotion_vfx.evaluation.plate_writer import write_plate
+        from omnimotion_vfx.evaluation.synthetic import SceneParams, build_scene, render
+
+        folder = self.work / f"plate_{frames}f_{width}x{height}_s{seed}"
+        if not folder.exists():
+            write_plate(render(build_scene(SceneParams(seed=seed, frames=frames, width=width, height=height))), folder)
+        return folder
+
+
+def one_clip(args: tuple[str, str, str, dict[str, Any], float]) -> float:
+    """Track one synthetic plate end to end in this process (a pool worker): its seconds."""
+    plate, out, device, overrides, budget_s = args
+    from omnimotion_vfx.job_runner import run_track_job
+    from omnimotion_vfx.tracking.job import TrackJob
+
+    t0 = time.monotonic()
+    with engine_overrides(overrides):
+        run_track_job(TrackJob(plate=plate, out=out, grid=4, device=device, fit_minutes=budget_s / 60.0))
+    return time.monotonic() - t0
+
+
+@contextlib.contextmanager
+def engine_overrides(overrides: dict[str, Any]) -> Iterator[None]:
+    """Set OMNIVFX_ENGINE_OVERRIDES (what `fit_job` reads) for one job."""
+    before = os.environ.get("OMNIVFX_ENGINE_OVERRIDES")
+    os.environ["OMNIVFX_ENGINE_OVERRIDES"] = json.dumps(overrides)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("OMNIVFX_ENGINE_OVERRIDES", None)
+        else:
+            os.environ["OMNIVFX_ENGINE_OVERRIDES"] = before
+
+
+class StageTimer(ProgressReporter):
+    """Seconds per progress stage (flow, fit, export, ...), summed where a stage repeats: the fit stage's time
+    is exact where the manifest's fit_seconds is rounded to 0.1 s (a 2 s GPU fit would be off by 5 %)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: dict[str, float] = {}
+        self._began = 0.0
+
+    def begin(self, stage: str, total: int) -> None:
+        self._began = time.monotonic()
+        super().begin(stage, total)
+
+    def end(self) -> None:
+        self.seconds[self.stage] = self.seconds.get(self.stage, 0.0) + time.monotonic() - self._began
+        super().end()
+
+
+def fit_rate(manifest: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    """(steps/s, the fit summary): steps_done over the fit stage's timed seconds (`stage_s`, which `track`
+    adds to the manifest), else over the manifest's fit_seconds."""
+    fit = dict(manifest["config"]["tracker"]["fit"])
+    seconds = float(manifest.get("stage_s", {}).get("fit") or fit["fit_seconds"])
+    fit["timed_fit_s"] = round(seconds, 3)
+    return (fit["steps_done"] / seconds if seconds > 0 else float("nan")), fit
+
+
+def total_s(manifest: dict[str, Any]) -> float:
+    return float(manifest.get("timings", {}).get("total", float("nan")))
+
+
+def card_peaks(device_name: str) -> tuple[float, float, float] | None:
+    """Published peaks of a known card, matched on its name ("NVIDIA H100 80GB HBM3" -> H100)."""
+    for key, peaks in CARD_PEAKS.items():
+        if key in device_name:
+            return peaks
+    return None
+
+
+def verdict(value: float, target: float | None, higher: bool, tiny: bool) -> str:
+    """"met"/"MISSED" against a target; none where there is no target or the run was a tiny CPU one (its
+    figures are not the issue's measurement)."""
+    if target is None or tiny or value != value:
+        return ""
+    return "met" if (value >= target if higher else value <= target) else "MISSED"
+
+
+def reset_peak(device: str) -> None:
+    if device == "cuda":
+        import torch
+
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+
+
+def peak_gpu_gb() -> float:
+    import torch
+
+    return torch.cuda.max_memory_allocated() / 1e9
+
+
+def peak_memory_gb(device: str) -> str:
+    """Peak GPU memory of the step on CUDA; on a CPU the process's peak RSS so far (not per step)."""
+    if device == "cuda":
+        return f"{peak_gpu_gb():.2f} GB GPU"
+    return f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB RSS (process)"
+
+
+def table(rows: list[Row], mode: str) -> str:
+    """One line a step; the measured text last, since its length varies."""
+    lines = [f"GPU check ({mode})", f"{'step':<18} {'verdict':<8} {'s':>6}  {'target':<26} measured"]
+    for row in rows:
+        note = row.detail.get("error") or row.detail.get("why") or ""
+        measured = row.measured if not note else f"{row.measured} ({note})"
+        lines.append(f"{row.name:<18} {row.verdict:<8} {row.seconds:>6.1f}  {row.target:<26} {measured}")
+    return "\n".join(lines)
+
+
+def write_json(path: Path | None, mode: str, rows: list[Row]) -> None:
+    """The rows so far, with details: written after every step, so a run killed at its limit keeps them."""
+    if path is not None:
+        path.write_text(json.dumps({"mode": mode, "rows": [row.__dict__ for row in rows]}, indent=1, default=str))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cpu", action="store_true", help="run on the CPU, tiny sizes (also the default without CUDA)")
+    parser.add_argument("--tiny", action="store_true", help="tiny sizes on any device (a smoke run)")
+    parser.add_argument("--budget-s", type=float, default=420.0, help="skip the steps that would start after this")
+    parser.add_argument("--work", type=Path, default=None, help="folder for plates and results (default: a temp folder)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows, with details, here")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() and not args.cpu else "cpu"
+    tiny = args.tiny or device == "cpu"
+    mode = f"{device}, {'tiny sizes: smoke run, not the issue measurement' if tiny else 'full sizes'}"
+    with tempfile.TemporaryDirectory(prefix="gpu_check_") as scratch:
+        work = args.work or Path(scratch)
+        work.mkdir(parents=True, exist_ok=True)
+        check = Check(device, tiny, args.budget_s, work, lambda: write_json(args.json, mode, check.rows))
+        s = check.sizes
+        check.step(ROW_NAMES[0], check.environment)
+        check.step(ROW_NAMES[1], lambda: check.orbit("default"))
+        check.step(ROW_NAMES[2], lambda: check.orbit("preview"))
+        check.step(ROW_NAMES[3], check.paper)
+        check.step(ROW_NAMES[4], lambda: check.clip(*s.clip48, target_s=10.0, target_gb=None))
+        check.step(ROW_NAMES[5], lambda: check.clip(*s.clip100, target_s=60.0, target_gb=8.0))
+        check.step(ROW_NAMES[6], check.many_clips)
+    print(table(check.rows, mode))
+    print(f"total {time.monotonic() - check.start:.1f} s; targets are issue 23's (one H100/H200)"
+          + ("; tiny figures are not GPU figures" if tiny else ""))
+    return 1 if any(row.verdict == "failed" for row in check.rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
