@@ -90,6 +90,7 @@ class Check:
         self.sizes = TINY if tiny else FULL
         self.start = time.monotonic()
         self.rows: list[Row] = []
+        self.peaks: tuple[float, float, float] | None = None
 
     def left_s(self) -> float:
         return self.budget_s - (time.monotonic() - self.start)
@@ -115,7 +116,7 @@ class Check:
         import torch
 
         name = torch.cuda.get_device_name(0) if self.device == "cuda" else "CPU"
-        peaks = card_peaks(name)
+        peaks = self.peaks = card_peaks(name) if self.device == "cuda" else None
         detail: dict[str, Any] = {"torch": torch.__version__, "python": sys.version.split()[0], "device": name,
                                   "cuda": torch.version.cuda or "-", "cpu_cores": os.cpu_count()}
         if peaks:
@@ -143,9 +144,11 @@ class Check:
                              result["visible"], (256, 256), "first")
         rate, fit = fit_rate(manifest)
         target = 150.0 if preset == "default" else None
-        measured = f"AJ {scores['AJ']:.1f}, fit {rate:.1f} steps/s ({fit['steps_done']} steps), total {total_s(manifest):.1f} s"
+        flops = self.flops_per_step(preset, overrides)
+        measured = (f"AJ {scores['AJ']:.1f}, fit {rate:.1f} steps/s ({fit['steps_done']} steps, "
+                    f"{self.achieved(flops, rate)}), total {total_s(manifest):.1f} s")
         return Row("", measured, ">= 150 steps/s" if target else "", verdict(rate, target, higher=True, tiny=self.tiny),
-                   detail={"scores": {k: round(float(v), 2) for k, v in scores.items()}, "fit": fit,
+                   detail={"scores": {k: round(float(v), 2) for k, v in scores.items()}, "fit": fit, "flops_per_step": flops,
                            "timings": manifest.get("timings", {}), "frames": count})
 
     def paper(self) -> Row:
@@ -157,9 +160,11 @@ class Check:
                                  frames=self.sizes.orbit_frames, queries=str(SAMPLE / "points.csv"))
         rate, fit = fit_rate(manifest)
         projected_min = planned / rate / 60 if rate > 0 else float("inf")
-        measured = f"{rate:.2f} steps/s over {fit['steps_done']} steps; {planned} steps ~ {projected_min:.0f} min"
+        flops = self.flops_per_step("paper", overrides)
+        measured = (f"{rate:.2f} steps/s over {fit['steps_done']} steps ({self.achieved(flops, rate)}); "
+                    f"{planned} steps ~ {projected_min:.0f} min")
         return Row("", measured, ">= 100 steps/s (< 20 min)", verdict(rate, 100.0, higher=True, tiny=self.tiny),
-                   detail={"fit": fit, "planned_steps": planned, "projected_min": round(projected_min, 1),
+                   detail={"fit": fit, "flops_per_step": flops, "planned_steps": planned, "projected_min": round(projected_min, 1),
                            "overrides": overrides})
 
     def clip(self, frames: int, width: int, height: int, target_s: float, target_gb: float | None) -> Row:
@@ -197,6 +202,33 @@ class Check:
                                                   "alone_s": round(alone, 2)})
 
     # --- helpers -------------------------------------------------------------------------------------------
+    def flops_per_step(self, preset: str, overrides: dict[str, Any]) -> float:
+        """Floating-point operations of one fit step (forward and backward), counted by torch's FlopCounterMode
+        (matrix products and convolutions only: the MLPs' work, not the elementwise rest) over a 3-step fit
+        on six frames of the sample plate. A step's count depends on the batch and the model, not on the clip's
+        length or which pairs were drawn, so adjacent-only flow on a few frames stands in for the real clip."""
+        from torch.utils.flop_counter import FlopCounterMode
+
+        from omnimotion_vfx.engine.tracker import fit
+        from omnimotion_vfx.flow import FlowConfig, compute_correspondences
+        from omnimotion_vfx.io import open_plate
+        from omnimotion_vfx.tracking.presets import run_preset
+
+        video = open_plate(str(SAMPLE / "orbit.%04d.png"), "1001-1006").load_uint8()
+        correspondences = compute_correspondences(video, FlowConfig.preset("adjacent"))
+        steps = 3
+        config = run_preset(preset).with_overrides(
+            {**overrides, "trainer.steps": steps, "sampler.error_cache_every": 0, "device": self.device}).engine
+        with FlopCounterMode(display=False) as counter:
+            fit(video, correspondences, config)
+        return counter.get_total_flops() / steps
+
+    def achieved(self, flops_per_step: float, steps_per_s: float) -> str:
+        """Achieved matmul TFLOP/s of the fit, and its share of the card's bf16 peak when the card is known."""
+        tflops = flops_per_step * steps_per_s / 1e12
+        share = f" = {100 * tflops / self.peaks[0]:.3f} % of bf16 peak" if self.peaks else ""
+        return f"{tflops:.4f} TFLOP/s{share}"
+
     def track(self, plate: str, preset: str, overrides: dict[str, Any], name: str, frames: str | None = None,
               queries: str | None = None, grid: int | None = None, export: str | None = None) -> tuple[Path, dict]:
         """One in-process track job; its fit's deadline is the time left in the budget."""

@@ -47,7 +47,10 @@ def test_cpu_mode_runs_every_step_and_prints_one_row_each(tmp_path: Path) -> Non
         detail = rows[preset]["detail"]
         assert 0.0 <= detail["scores"]["AJ"] <= 100.0
         assert detail["fit"]["steps_done"] == 4 and detail["fit"]["timed_fit_s"] > 0
-    assert rows["paper steps/s"]["detail"]["planned_steps"] == 100_000
+        assert detail["flops_per_step"] > 0 and "TFLOP/s" in rows[preset]["measured"]
+    paper = rows["paper steps/s"]["detail"]
+    assert paper["planned_steps"] == 100_000
+    assert paper["flops_per_step"] > rows["orbit default"]["detail"]["flops_per_step"]  # the published model is the bigger one
     for clip in ("clip 48f 256x256", "clip 100f 854x480"):
         assert "motion vectors" in rows[clip]["detail"]["stage_s"]  # the dense export ran
     exported = sorted((tmp_path / "work" / "plate_5f_107x60_s7_track" / "export" / "motion").glob("*.exr"))
