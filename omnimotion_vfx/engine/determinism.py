@@ -1,9 +1,9 @@
 """Deterministic fits (`trainer.deterministic`, the job's `--deterministic`): bit-identical results run to run.
 
 The seeds were always fixed (`trainer.seed` seeds torch and the sampler); what made two fits differ is the order
-of floating-point additions. On the CPU the backward of the per-point gather of per-frame features (the grid
-couplings' `time(codes)[frames]`, an index_put with accumulation) adds into the same rows from several threads
-with atomic adds whose order changes from run to run; on CUDA atomics, cuDNN autotuning and cuBLAS workspaces do
+of floating-point additions. On the CPU the backward of the couplings' per-point gather of per-frame features
+(`time(codes)[frames]`, an index_put with accumulation) adds into the same rows from several threads with
+atomic adds whose order changes from run to run; on CUDA atomics, cuDNN autotuning and cuBLAS workspaces do
 the same. torch's deterministic mode makes those kernels ordered, at some cost in speed (docs/engine.md).
 
 torch's switch is process-wide and the daemon's workers are threads, so it is held by a count: while any
