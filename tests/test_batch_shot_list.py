@@ -113,6 +113,18 @@ def test_export_keep_cache_and_device_do_not_make_a_finished_shot_unfinished(tmp
     assert finished_results(dataclasses.replace(job, proxy=0.5)) is None  # a setting of the tracks still re-tracks
 
 
+def test_a_manifest_from_before_a_job_field_existed_counts_as_that_fields_default(tmp_path):
+    plate = batch_support.write_plate(tmp_path / "plate")
+    job = TrackJob(plate=plate, grid=2, out=str(tmp_path / "out"), tracker="chained-flow")
+    run_track_job(job)
+    manifest_path = tmp_path / "out" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["config"]["job"]["deterministic"]  # as written before --deterministic
+    manifest_path.write_text(json.dumps(manifest))
+    assert finished_results(job) == tmp_path / "out"
+    assert finished_results(dataclasses.replace(job, deterministic=True)) is None  # a deterministic fit is another fit
+
+
 def test_summary_table_and_exit_codes():
     done = ShotReport("sh010", "done", 12.345, "", "/show/out/sh010", 1)
     skipped = ShotReport("sh020_long_name", "skipped", 0.04, "finished earlier with the same settings", "/o", 1)

@@ -19,6 +19,7 @@ from ..io import open_plate
 from ..results.folder import MANIFEST_FILE, load_results
 from ..results.location import absolute_job_paths
 from ..tracking.job import TrackJob, resolve_queries, results_dir_for
+from ..tracking.job_schema import JOB_FIELDS
 
 INLINE_QUERY_FIELDS = ("query_points", "query_names")
 # What to do after the track (export, keep the flow cache) and where it runs (the engine's checkpoint leaves the
@@ -46,7 +47,11 @@ def finished_results(job: TrackJob) -> Path | None:
         recorded = json.loads(manifest_path.read_text()).get("config", {}).get("job")
     except (OSError, ValueError, AttributeError):
         return None
-    if not isinstance(recorded, dict) or _fit_settings(recorded) != _fit_settings(json.loads(json.dumps(job_settings(job)))):
+    if not isinstance(recorded, dict):
+        return None
+    # a field added since the manifest was written ran at its default (e.g. `deterministic`): not a new setting
+    recorded = {**{name: spec.default for name, spec in JOB_FIELDS.items() if name not in INLINE_QUERY_FIELDS}, **recorded}
+    if _fit_settings(recorded) != _fit_settings(json.loads(json.dumps(job_settings(job)))):
         return None  # compared as JSON sees it (tuples -> lists)
     try:
         results = load_results(out_dir)

@@ -23,7 +23,7 @@ from .config import EngineConfig
 
 def fingerprint(video: np.ndarray, correspondences: Correspondences, config: EngineConfig) -> str:
     """Hash of what determines the fitted model. Inference-only settings, the device, the step count and the time
-    budget are left out: a finished fit is re-used by any inference setting, and raising trainer.steps or the
+    budget are left out (and `deterministic` when off): a finished fit is re-used by any inference setting, and raising trainer.steps or the
     budget continues it. So is the flow cache's folder: a results folder reached by another path or moved
     elsewhere reloads its fit (checkpoints written before this rule refit once)."""
     digest = hashlib.sha256()
@@ -34,6 +34,8 @@ def fingerprint(video: np.ndarray, correspondences: Correspondences, config: Eng
     digest.update(repr(sorted(correspondences.pairs)).encode())
     fit_settings = {k: v for k, v in config.to_dict().items() if k not in ("inference", "device")}
     fit_settings["trainer"] = {k: v for k, v in fit_settings["trainer"].items() if k not in ("checkpoint_every", "compile", "steps", "time_budget_s")}
+    if not fit_settings["trainer"]["deterministic"]:  # checkpoints from before the setting keep their fingerprint
+        del fit_settings["trainer"]["deterministic"]
     digest.update(json.dumps(fit_settings, sort_keys=True).encode())
     return digest.hexdigest()[:16]
 

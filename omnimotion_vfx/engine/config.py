@@ -104,6 +104,7 @@ class TrainerConfig:
     seed: int = 0
     compile: bool = False  # torch.compile the networks (GPU)
     time_budget_s: float = 0.0  # stop the fit after this many seconds of fitting (summed over resumes); 0 = no limit
+    deterministic: bool = False  # torch's deterministic algorithms: bit-identical fits, slower (engine/determinism.py)
 
     def check(self) -> None:
         """Trainer settings a user can override: one clear line before any flow, not a traceback mid-fit."""

@@ -20,6 +20,7 @@ from ..flow.correspondences import Correspondences
 from ..progress import NullProgress, ProgressReporter, StopToken
 from .checkpoint import Checkpointer, fingerprint
 from .config import EngineConfig
+from .determinism import deterministic_mode
 from .model import OmniMotionModel
 from .model_factory import build_model
 from .sampler import PairSampler
@@ -124,23 +125,24 @@ def fit(video: np.ndarray, correspondences: Correspondences, config: EngineConfi
     `reload_only`: take the finished fit in `work_dir` as it is (even if the schedule now plans more steps) and
     raise `StaleFit` where there is none, so that reading a results folder never trains over its fit."""
     device = resolve_device(config.device)
-    t, h, w = video.shape[:3]
-    torch.manual_seed(config.trainer.seed)
-    model = build_model(t, (w, h), config).to(device)
-    if config.trainer.compile:  # in place, so state_dict keys (and checkpoints) stay the same
-        model.bijection.compile()
-        model.canonical.compile()
-    sampler = PairSampler(video, correspondences, config.sampler, config.trainer.seed)
-    checkpointer = Checkpointer(work_dir, fingerprint(video, correspondences, config))
-    trainer = Trainer(model, sampler, config, device, checkpointer, progress or NullProgress(), stop)
-    state = checkpointer.load()
-    if reload_only and (state is None or not state.get("done")):
-        raise StaleFit(checkpointer.rejected or f"{checkpointer.path} holds an unfinished fit (step {state['step']})")
-    if state is not None:
-        trainer.load_state_dict(state)
-    # A reload keeps a finished fit as it is: a longer schedule in today's preset does not continue the results' fit.
-    unfinished = state is None or not state.get("done") or (trainer.step < config.trainer.steps and not trainer.budget_spent())
-    if unfinished and not reload_only:
-        trainer.fit()
-    geometry = geometry or ClipGeometry(tuple(range(t)))
-    return EngineTracker(model, geometry, config, device, trainer.history, trainer.events, trainer.summary())
+    with deterministic_mode(config.trainer.deterministic, device):
+        t, h, w = video.shape[:3]
+        torch.manual_seed(config.trainer.seed)
+        model = build_model(t, (w, h), config).to(device)
+        if config.trainer.compile:  # in place, so state_dict keys (and checkpoints) stay the same
+            model.bijection.compile()
+            model.canonical.compile()
+        sampler = PairSampler(video, correspondences, config.sampler, config.trainer.seed)
+        checkpointer = Checkpointer(work_dir, fingerprint(video, correspondences, config))
+        trainer = Trainer(model, sampler, config, device, checkpointer, progress or NullProgress(), stop)
+        state = checkpointer.load()
+        if reload_only and (state is None or not state.get("done")):
+            raise StaleFit(checkpointer.rejected or f"{checkpointer.path} holds an unfinished fit (step {state['step']})")
+        if state is not None:
+            trainer.load_state_dict(state)
+        # A reload keeps a finished fit as it is: a longer schedule in today's preset does not continue the results' fit.
+        unfinished = state is None or not state.get("done") or (trainer.step < config.trainer.steps and not trainer.budget_spent())
+        if unfinished and not reload_only:
+            trainer.fit()
+        geometry = geometry or ClipGeometry(tuple(range(t)))
+        return EngineTracker(model, geometry, config, device, trainer.history, trainer.events, trainer.summary())

@@ -62,6 +62,8 @@ class Trainer:
             "step": self.step, "lr_scale": self.lr_scale, "history": self.history, "events": self.events,
             "sampler": self.sampler.state_dict(with_error_cache=not done), "torch_rng": torch.get_rng_state(), "done": done,
             "fit_seconds": self.fit_seconds,
+            # the stratified depths draw on the fit's device: a resumed fit continues that generator, not a fresh one
+            "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -71,6 +73,8 @@ class Trainer:
         self.history, self.events = list(state["history"]), list(state["events"])
         self.sampler.load_state_dict(state["sampler"])
         torch.set_rng_state(state["torch_rng"])
+        if state.get("cuda_rng") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
         self.fit_seconds = float(state.get("fit_seconds", 0.0))
         if not state["done"]:
             self.events.append({"step": self.step, "event": f"resumed from the checkpoint of step {self.step}"})

@@ -258,7 +258,7 @@ def _fit_plate(job: TrackJob, plate: Plate, t0: float, progress: ProgressReporte
     t1 = time.monotonic()
     geometry = ClipGeometry(tuple(plate.frame_numbers), plate.scale_xy)
     context = TrackerContext(out_dir / "work", job.preset, job.device, progress, stop, 60.0 * (job.fit_minutes or 0.0),
-                             overrides, reload_only)
+                             overrides, reload_only, job.deterministic)
     tracker, config = build_tracker(job.tracker, video, geometry, context)
     timings["fit"] = time.monotonic() - t1
     return FittedJob(

@@ -59,6 +59,9 @@ class TrackJob:
         "Track at this fraction of the resolution, in (0, 1] (outputs stay full size).", commands=PLATE_COMMANDS))
     fit_minutes: float | None = field(default=None, metadata=_meta(
         "Deadline: end the engine's fit after this many minutes of fitting (docs/cli.md)."))
+    deterministic: bool = field(default=False, metadata=_meta(
+        "Bit-identical fit run to run on the same machine (seeded, deterministic algorithms; slower, docs/engine.md).",
+        commands=PLATE_COMMANDS))
     origin: str = field(default="top-left", metadata=_meta(
         "Where y=0 of the query points is: top-left (y down, omnivfx) or bottom-left (y up, Nuke); "
         "converted at read time, results stay top-left.", choices=ORIGINS))

@@ -55,6 +55,7 @@ class TrackerContext:
     fit_seconds: float = 0.0  # deadline for a per-clip fit, in seconds of fitting (0: the preset's full schedule)
     overrides: dict[str, Any] = field(default_factory=dict)  # dotted settings, e.g. {"trainer.steps": 500}
     reload_only: bool = False  # take the fit already in work_dir, never train (a results folder being read)
+    deterministic: bool = False  # a bit-identical fit run to run (the job's --deterministic)
 
 
 def environment_overrides() -> dict[str, Any]:
