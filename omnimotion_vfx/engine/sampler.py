@@ -61,14 +61,8 @@ class PairSampler:
         self.num_frames, self.size = t, (w, h)
         counts = correspondences.pair_counts()
         keys = [key for key in sorted(correspondences.pairs) if counts[key] > 0]
-        index = np.full((t, t), 0, np.int64)
-        for k, key in enumerate(keys):
-            index[key] = k
-        flow, valid = _stack_pairs(correspondences, keys)
-        self.flow = torch.from_numpy(flow).to(device).view(len(flow), h * w, 2)
-        self.valid = torch.from_numpy(valid).to(device).view(len(valid), h * w)
-        self.pair_index = torch.from_numpy(index).to(device)
-        self.video = torch.from_numpy(np.ascontiguousarray(video)).to(device).view(t, h * w, -1)
+        self.keys, self._video = keys, video
+        self._pixels: tuple[torch.Tensor, ...] | None = None  # flow, valid, pair index, video: built at first draw
         self.counts = torch.from_numpy(counts).to(device, torch.float64)
         has_pairs = self.counts.sum(1) > 0
         self.has_pairs = has_pairs.double()
@@ -83,6 +77,22 @@ class PairSampler:
         self.frame_weight = self.has_pairs.clone()
         self.has_cache = False
         self._dest: tuple[int, torch.Tensor, torch.Tensor] | None = None  # (max gap, probabilities, has any)
+
+    def _pixel_data(self) -> tuple[torch.Tensor, ...]:
+        """The pairs' flow [P, H*W, 2] and valid [P, H*W], the pair index [T, T] and the video [T, H*W, C] on the
+        device; built at the first draw, so reloading a finished fit never copies the flow stack there."""
+        if self._pixels is None:
+            (w, h), t = self.size, self.num_frames
+            index = np.zeros((t, t), np.int64)
+            for k, key in enumerate(self.keys):
+                index[key] = k
+            flow, valid = _stack_pairs(self.corr, self.keys)
+            video = np.ascontiguousarray(self._video)
+            self._pixels = (torch.from_numpy(flow).to(self.device).view(len(flow), h * w, 2),
+                            torch.from_numpy(valid).to(self.device).view(len(valid), h * w),
+                            torch.from_numpy(index).to(self.device),
+                            torch.from_numpy(video).to(self.device).view(t, h * w, -1))
+        return self._pixels
 
     @staticmethod
     def _cdf(weights: torch.Tensor) -> torch.Tensor:
@@ -132,21 +142,22 @@ class PairSampler:
         pairs, points = cfg.pairs_per_step, cfg.points_per_pair
         max_gap = self.max_gap(step)
         w, h = self.size
+        flow, valid, pair_index, video = self._pixel_data()
         src = torch.multinomial(self.frame_weight, pairs, replacement=True, generator=gen)
         probs, has_any = self._destinations(max_gap)
         dst = torch.multinomial(probs[src], 1, generator=gen)[:, 0]
-        pair = self.pair_index[src, dst]
+        pair = pair_index[src, dst]
         draws = src[:, None] + torch.rand(pairs, 2 * points, generator=gen, device=self.device, dtype=torch.float64)
         flat = torch.searchsorted(self.pixel_cdf, draws) - src[:, None] * (w * h)
         flat = flat.clamp(0, w * h - 1)
-        ok = self.valid[pair[:, None], flat] & has_any[src][:, None]
+        ok = valid[pair[:, None], flat] & has_any[src][:, None]
         first_valid = torch.argsort((~ok).to(torch.uint8), dim=1, stable=True)[:, :points]
         flat, ok = flat.gather(1, first_valid), ok.gather(1, first_valid)
         xy = torch.stack([flat % w, flat // w], -1).float() + 0.5
-        target = xy + self.flow[pair[:, None], flat].float()
+        target = xy + flow[pair[:, None], flat].float()
         gap = (dst - src).abs().float()
         weight = torch.cos(torch.clamp(gap - 1, max=max_gap) / max(max_gap, 1) * (math.pi / 2))
-        colour = self.video[src[:, None], flat].float() / 255.0
+        colour = video[src[:, None], flat].float() / 255.0
         rows = pairs * points
         return Batch(src.repeat_interleave(points), dst.repeat_interleave(points), xy.reshape(rows, 2),
                      target.reshape(rows, 2), weight.repeat_interleave(points), colour.reshape(rows, -1),
