@@ -33,7 +33,7 @@ def fingerprint(video: np.ndarray, correspondences: Correspondences, config: Eng
     digest.update(json.dumps(flow_params, sort_keys=True, default=str).encode())
     digest.update(repr(sorted(correspondences.pairs)).encode())
     fit_settings = {k: v for k, v in config.to_dict().items() if k not in ("inference", "device")}
-    fit_settings["trainer"] = {k: v for k, v in fit_settings["trainer"].items() if k not in ("checkpoint_every", "compile", "steps", "time_budget_s")}
+    fit_settings["trainer"] = {k: v for k, v in fit_settings["trainer"].items() if k not in ("checkpoint_every", "compile", "steps", "time_budget_s", "log_every")}
     if not fit_settings["trainer"]["deterministic"]:  # checkpoints from before the setting keep their fingerprint
         del fit_settings["trainer"]["deterministic"]
     digest.update(json.dumps(fit_settings, sort_keys=True).encode())

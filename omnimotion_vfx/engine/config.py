@@ -105,10 +105,11 @@ class TrainerConfig:
     compile: bool = False  # torch.compile the networks (GPU)
     time_budget_s: float = 0.0  # stop the fit after this many seconds of fitting (summed over resumes); 0 = no limit
     deterministic: bool = False  # torch's deterministic algorithms: bit-identical fits, slower (engine/determinism.py)
+    log_every: int = 20  # read the step's losses back to the host this often (each read waits for the device)
 
     def check(self) -> None:
         """Trainer settings a user can override: one clear line before any flow, not a traceback mid-fit."""
-        _at_least("trainer", self, ("steps", "decay_every", "checkpoint_every", "bad_steps_before_restore"), 1)
+        _at_least("trainer", self, ("steps", "decay_every", "checkpoint_every", "bad_steps_before_restore", "log_every"), 1)
         for name in ("lr_latent", "lr_bijection", "lr_canonical"):
             if not getattr(self, name) > 0:
                 raise InputError(f"trainer.{name} is a learning rate, above 0; got {getattr(self, name)!r}")

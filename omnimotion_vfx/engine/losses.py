@@ -29,37 +29,47 @@ def loss_weights(config: LossConfig, step: int) -> dict[str, float]:
     }
 
 
-def _pairwise_l1(pred: torch.Tensor, target: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
+def _mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean over the real rows of a fixed-size batch (padding rows have mask 0), without a host round trip."""
+    return (values * mask).sum() / mask.sum().clamp_min(1)
+
+
+def _pairwise_l1(pred: torch.Tensor, target: torch.Tensor, perm: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """L1 between the differences of paired samples: matches local structure, not absolute values."""
-    return ((pred - pred[perm]) - (target - target[perm])).abs().sum(-1).mean()
+    return _mean(((pred - pred[perm]) - (target - target[perm])).abs().sum(-1), mask * mask[perm])
 
 
 def compute_losses(model: OmniMotionModel, codes: torch.Tensor, rays: RayBatch, src: torch.Tensor, xy_px: torch.Tensor,
-                   target_px: torch.Tensor, weight: torch.Tensor, colour: torch.Tensor, config: LossConfig) -> dict[str, torch.Tensor]:
-    """Unweighted loss terms of a rendered batch (rays from pixels xy_px of frames src, matched at target_px)."""
+                   target_px: torch.Tensor, weight: torch.Tensor, colour: torch.Tensor, config: LossConfig,
+                   mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """Unweighted loss terms of a rendered batch (rays from pixels xy_px of frames src, matched at target_px).
+    `mask` [N] marks the real rows of a fixed-shape batch (all rows when None); every term averages over them."""
+    mask = torch.ones_like(weight) if mask is None else mask
     pred_px = model.to_pixels(rays.target[:, :2])
     w, h = model.size
     inside = ((pred_px >= 0) & (pred_px <= pred_px.new_tensor([w, h]))).all(-1).float()
-    err = (pred_px - target_px).abs().sum(-1) * weight * inside
+    err = (pred_px - target_px).abs().sum(-1) * weight * inside * mask
+    count = mask.sum()
     if len(err) > 1:  # the published loss drops the single largest error (one bad match never dominates)
-        err = err.sort().values[:-1]
+        err, count = err.sort().values[:-1], count - 1
     # neighbours in the batch come from the same pair, so their differences compare like with like
     perm = torch.roll(torch.arange(len(src), device=src.device), 1)
     terms = {
-        "flow": err.mean(),
-        "photometric": ((rays.colour - colour) ** 2).sum(-1).mean(),
-        "photometric_gradient": _pairwise_l1(rays.colour, colour, perm),
-        "flow_gradient": _pairwise_l1(pred_px - xy_px, target_px - xy_px, perm),
+        "flow": err.sum() / count.clamp_min(1),
+        "photometric": _mean(((rays.colour - colour) ** 2).sum(-1), mask),
+        "photometric_gradient": _pairwise_l1(rays.colour, colour, perm, mask),
+        "flow_gradient": _pairwise_l1(pred_px - xy_px, target_px - xy_px, perm, mask),
     }
     near, far = model.config.render.depth_range
     depth = rays.mapped[..., 2]
-    terms["depth_range"] = ((near - depth).clamp_min(0) ** 2 + (depth - far).clamp_min(0) ** 2).mean()
-    terms["distortion"] = distortion(rays.weights, rays.depths, far - near).mean()
-    terms["acceleration"] = _acceleration(model, codes, rays, src, config.acceleration_fraction)
+    terms["depth_range"] = _mean(((near - depth).clamp_min(0) ** 2 + (depth - far).clamp_min(0) ** 2).mean(-1), mask)
+    terms["distortion"] = _mean(distortion(rays.weights, rays.depths, far - near), mask)
+    terms["acceleration"] = _acceleration(model, codes, rays, src, config.acceleration_fraction, mask)
     return terms
 
 
-def _acceleration(model: OmniMotionModel, codes: torch.Tensor, rays: RayBatch, src: torch.Tensor, fraction: float) -> torch.Tensor:
+def _acceleration(model: OmniMotionModel, codes: torch.Tensor, rays: RayBatch, src: torch.Tensor, fraction: float,
+                  mask: torch.Tensor) -> torch.Tensor:
     """Second difference of the composited point mapped to frames i-1, i, i+1 (smooth 3-D motion)."""
     n = int(len(src) * fraction)
     if n == 0 or fraction <= 0:
@@ -70,4 +80,4 @@ def _acceleration(model: OmniMotionModel, codes: torch.Tensor, rays: RayBatch, s
     prev = composite(weights, model.bijection.inverse(canonical, (src[:n] - 1).clamp(0, last), codes))
     nxt = composite(weights, model.bijection.inverse(canonical, (src[:n] + 1).clamp(0, last), codes))
     interior = ((src[:n] > 0) & (src[:n] < last)).float()
-    return (((prev + nxt - 2 * here).abs().sum(-1)) * interior).mean()
+    return _mean((prev + nxt - 2 * here).abs().sum(-1) * interior, mask[:n])

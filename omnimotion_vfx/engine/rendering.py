@@ -29,7 +29,9 @@ def blending_weights(sigma: torch.Tensor) -> torch.Tensor:
     """Densities [..., K] -> weights [..., K]: alpha times exclusive transmittance."""
     sigma = sigma.float()
     alpha = 1 - torch.exp(-sigma)
-    trans = torch.cumprod(1 - alpha + 1e-10, dim=-1)
+    # cumprod(1 - alpha + 1e-10) as exp(cumsum(log)): the same product, but cumprod's backward asks the host
+    # whether any factor is zero (a device sync every step); these factors never are
+    trans = torch.exp(torch.cumsum(torch.log(torch.exp(-sigma) + 1e-10), dim=-1))
     trans = torch.cat([torch.ones_like(trans[..., :1]), trans[..., :-1]], -1)
     return alpha * trans
 

@@ -132,7 +132,7 @@ def fit(video: np.ndarray, correspondences: Correspondences, config: EngineConfi
         if config.trainer.compile:  # in place, so state_dict keys (and checkpoints) stay the same
             model.bijection.compile()
             model.canonical.compile()
-        sampler = PairSampler(video, correspondences, config.sampler, config.trainer.seed)
+        sampler = PairSampler(video, correspondences, config.sampler, config.trainer.seed, device)
         checkpointer = Checkpointer(work_dir, fingerprint(video, correspondences, config))
         trainer = Trainer(model, sampler, config, device, checkpointer, progress or NullProgress(), stop)
         state = checkpointer.load()

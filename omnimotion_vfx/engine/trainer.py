@@ -39,11 +39,12 @@ class Trainer:
         self.stop = stop or StopToken()
         tc = config.trainer
         self.base_lrs = [tc.lr_latent, tc.lr_bijection, tc.lr_canonical]
+        # fused: one kernel per step, and it skips a non-finite step on the device (found_inf), so no host check
         self.optimizer = torch.optim.Adam([
             {"params": model.latent.parameters(), "lr": tc.lr_latent},
             {"params": model.bijection.parameters(), "lr": tc.lr_bijection},
             {"params": model.canonical.parameters(), "lr": tc.lr_canonical},
-        ])
+        ], fused=True)
         self.step = 0
         self.lr_scale = 1.0
         self.history: list[tuple[int, float]] = []
@@ -52,6 +53,8 @@ class Trainer:
         self.good_state: dict[str, Any] | None = None
         self.fit_seconds = 0.0  # time spent fitting, summed over resumes (the time budget counts this)
         self.forward = model  # replaced by a compiled wrapper when asked for (GPU)
+        self.term_names = list(loss_weights(config.loss, 0))
+        self.pending: list[tuple[int, torch.Tensor, torch.Tensor]] = []  # steps not yet read back (flush)
 
     # --- state -------------------------------------------------------------------------------------------
     def state_dict(self, done: bool = False) -> dict[str, Any]:
@@ -68,7 +71,7 @@ class Trainer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        self._load_optimizer(state["optimizer"])
         self.step, self.lr_scale = state["step"], state["lr_scale"]
         self.history, self.events = list(state["history"]), list(state["events"])
         self.sampler.load_state_dict(state["sampler"])
@@ -79,6 +82,12 @@ class Trainer:
         if not state["done"]:
             self.events.append({"step": self.step, "event": f"resumed from the checkpoint of step {self.step}"})
 
+    def _load_optimizer(self, state: dict[str, Any]) -> None:
+        """Checkpoints written before the fused optimizer carry fused=None in their groups; keep it fused."""
+        self.optimizer.load_state_dict(state)
+        for group in self.optimizer.param_groups:
+            group["fused"] = True
+
     # --- one step ----------------------------------------------------------------------------------------
     def _set_lr(self) -> None:
         tc = self.config.trainer
@@ -86,52 +95,69 @@ class Trainer:
         for group, base in zip(self.optimizer.param_groups, self.base_lrs):
             group["lr"] = base * factor
 
-    def _losses(self) -> tuple[torch.Tensor, dict[str, float]]:
+    def _losses(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         batch = self.sampler.sample(self.step)
-        dev = self.device
-        src = torch.from_numpy(batch.src).to(dev)
-        dst = torch.from_numpy(batch.dst).to(dev)
-        xy = torch.from_numpy(batch.xy).to(dev)
         codes = self.model.latent()
-        rays = self.model.render(src, self.model.normalise(xy), dst, codes, stratified=True)
-        terms = compute_losses(self.model, codes, rays, src, xy, torch.from_numpy(batch.target).to(dev),
-                               torch.from_numpy(batch.weight).to(dev), torch.from_numpy(batch.colour).to(dev),
-                               self.config.loss)
+        rays = self.model.render(batch.src, self.model.normalise(batch.xy), batch.dst, codes, stratified=True)
+        terms = compute_losses(self.model, codes, rays, batch.src, batch.xy, batch.target, batch.weight, batch.colour,
+                               self.config.loss, batch.mask)
         weights = loss_weights(self.config.loss, self.step)
         total = sum(weights[name] * value for name, value in terms.items() if weights[name] > 0)
-        logged = {name: float(value.detach()) for name, value in terms.items()}
-        return total, logged
+        return total, terms
 
-    def train_step(self) -> dict[str, float] | None:
-        """One optimisation step; returns the logged terms, or None when the step was skipped (non-finite)."""
+    def train_step(self) -> None:
+        """One optimisation step, entirely on the device: a non-finite loss or gradient makes the fused Adam
+        skip the update (its found_inf flag); the host reads the outcome at the next `flush`."""
         self._set_lr()
         self.optimizer.zero_grad(set_to_none=True)
-        total, logged = self._losses()
-        finite = bool(torch.isfinite(total))
-        if finite:
+        total, terms = self._losses()
+        total = torch.as_tensor(total, device=self.device, dtype=torch.float32)
+        ok = torch.isfinite(total)
+        if total.requires_grad:
             total.backward()
             grads = [p.grad for p in self.model.parameters() if p.grad is not None]
-            finite = bool(torch.isfinite(torch.stack([g.abs().max() for g in grads])).all()) if grads else True
-        if not finite:
-            self._bad_step(float(total.detach()) if total.numel() == 1 else float("nan"))
-            return None
+            if grads:
+                ok = ok & torch.isfinite(torch.stack(torch._foreach_norm(grads, float("inf")))).all()
+        self.optimizer.found_inf = (~ok).float()
         self.optimizer.step()
-        self.bad_in_a_row = 0
-        logged["total"] = float(total.detach())
+        values = torch.stack([total.detach(), *(terms[name].detach().float() for name in self.term_names)])
+        self.pending.append((self.step, ok, values))
+
+    def flush(self) -> dict[str, float] | None:
+        """Read the steps since the last flush back to the host (one wait for the device): history, skipped
+        steps and their events, the restore after repeated bad steps, the good state. Returns the last good
+        step's terms (None when none)."""
+        if not self.pending:
+            return None
+        steps = [step for step, _, _ in self.pending]
+        oks = torch.stack([ok for _, ok, _ in self.pending]).tolist()
+        values = torch.stack([v for _, _, v in self.pending]).tolist()
+        self.pending.clear()
+        logged = None
+        for step, ok, row in zip(steps, oks, values):
+            if ok:
+                self.bad_in_a_row = 0
+                self.history.append((step, row[0]))
+                logged = {"total": row[0], **dict(zip(self.term_names, row[1:]))}
+            else:
+                self._bad_step(step, row[0])
+        last = steps[-1]
+        if self.good_state is None or last - self.good_state["step"] >= max(1, self.config.trainer.checkpoint_every):
+            self.good_state = {"step": last, "model": copy.deepcopy(self.model.state_dict()),
+                               "optimizer": copy.deepcopy(self.optimizer.state_dict())}
         return logged
 
-    def _bad_step(self, value: float) -> None:
-        self.optimizer.zero_grad(set_to_none=True)
+    def _bad_step(self, step: int, value: float) -> None:
         self.bad_in_a_row += 1
-        event = {"step": self.step, "event": "non-finite loss or gradient; step skipped", "loss": repr(value)}
+        event = {"step": step, "event": "non-finite loss or gradient; step skipped", "loss": repr(value)}
         if self.bad_in_a_row >= self.config.trainer.bad_steps_before_restore and self.good_state is not None:
             self.model.load_state_dict(self.good_state["model"])
-            self.optimizer.load_state_dict(self.good_state["optimizer"])
+            self._load_optimizer(self.good_state["optimizer"])
             self.lr_scale *= 0.5
             self.bad_in_a_row = 0
             event["event"] = f"repeated non-finite steps; restored step {self.good_state['step']} with lr x{self.lr_scale:g}"
         self.events.append(event)
-        self.progress.warn(f"fit step {self.step}: {event['event']}")
+        self.progress.warn(f"fit step {step}: {event['event']}")
 
     # --- hard mining -------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -182,28 +208,29 @@ class Trainer:
         spent_before = self.fit_seconds
         while self.step < tc.steps:
             if self.budget_spent():  # fit_seconds as of the last step's end
+                self.flush()
                 self.events.append({"step": self.step, "event": f"time budget of {tc.time_budget_s:g} s reached at step "
                                     f"{self.step} of {tc.steps}; fit ended there"})
                 self.progress.warn(f"fit: time budget reached at step {self.step} of {tc.steps}")
                 break
             if self.stop.requested:
+                self.flush()
                 self.checkpointer.save(self.state_dict())
                 self.stop.raise_if_requested(f"fit saved at step {self.step}")
             if sc.error_cache_every and self.step > 0 and self.step % sc.error_cache_every == 0:
                 self.refresh_error_cache()
-            logged = self.train_step()
-            if logged is not None:
-                self.history.append((self.step, logged["total"]))
-                if self.good_state is None or self.step % max(1, tc.checkpoint_every) == 0:
-                    self.good_state = {"step": self.step, "model": copy.deepcopy(self.model.state_dict()),
-                                       "optimizer": copy.deepcopy(self.optimizer.state_dict())}
+            self.train_step()
             self.step += 1
             now = time.monotonic() - t0
             self.fit_seconds = spent_before + now  # before the save, so a resume counts this step's time
-            if self.step % max(1, tc.checkpoint_every) == 0:
+            checkpoint = self.step % max(1, tc.checkpoint_every) == 0
+            if checkpoint or self.step % tc.log_every == 0 or self.step == tc.steps:
+                logged = self.flush()
+                if logged is not None and (now - last_report > 1.0 or self.step == tc.steps):
+                    last_report = now
+                    self.progress.update(self.step, loss=round(logged["total"], 4), flow_px=round(logged["flow"], 3))
+            if checkpoint:
                 self.checkpointer.save(self.state_dict())
-            if logged is not None and (now - last_report > 1.0 or self.step == tc.steps):
-                last_report = now
-                self.progress.update(self.step, loss=round(logged["total"], 4), flow_px=round(logged["flow"], 3))
+        self.flush()
         self.checkpointer.save(self.state_dict(done=True))
         self.progress.end()
