@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fs_support import read_only_folder
 from plate_factory import write_plate
 
 OMNIVFX = str(Path(sys.executable).parent / "omnivfx")
@@ -135,28 +136,10 @@ def test_default_results_folder_is_under_the_working_folder_or_omnivfx_results(t
     assert "another plate" in clash.stderr and "--out" in clash.stderr and str(plate) in clash.stderr
 
 
-def _read_only(folder: Path) -> bool:
-    """Make `folder` unwritable even for root (chattr +i) where possible; False when it stays writable."""
-    folder.chmod(0o555)
-    if os.geteuid() == 0:
-        subprocess.run(["chattr", "+i", str(folder)], capture_output=True)
-    try:
-        (folder / "probe").write_text("")
-    except OSError:
-        return True
-    (folder / "probe").unlink()
-    return False
-
-
 def test_a_read_only_working_folder_is_one_line_naming_out(tmp_path):
     plate = write_plate(tmp_path / "plates", count=4, size=(48, 32))
-    if not _read_only(tmp_path / "plates"):
-        pytest.skip("cannot make a read-only folder here")
-    try:
+    with read_only_folder(tmp_path / "plates"):
         done = omnivfx("track", "plate.%04d.exr", "--grid", "2", "--tracker", "chained-flow", cwd=tmp_path / "plates")
-    finally:
-        subprocess.run(["chattr", "-i", str(tmp_path / "plates")], capture_output=True)
-        (tmp_path / "plates").chmod(0o755)
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("omnivfx: error: cannot write results to ")
     assert str(tmp_path / "plates" / "omnivfx" / "plates_plate") in done.stderr

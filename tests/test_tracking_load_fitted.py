@@ -4,13 +4,13 @@ answers as the original fit did. It never trains: a folder without its fit is on
 checkpoint is left as it was. The stored motion field follows the fit it was seeded from."""
 
 import json
-import subprocess
 
 import cv2
 import numpy as np
 import pytest
 
 from engine_clips import translating_clip
+from fs_support import read_only_folder
 from omnimotion_vfx.errors import InputError
 from omnimotion_vfx.progress import NullProgress
 from omnimotion_vfx.results import load_results
@@ -82,29 +82,13 @@ def test_export_after_clean_all_fails_at_once_without_reading_the_plate(results,
 
 
 def test_a_read_only_folder_reload_says_what_to_do_for_export(results, run_omnivfx):
-    results.chmod(0o555)
-    subprocess.run(["chattr", "+i", str(results)], capture_output=True)  # root ignores the mode, not the flag
-    try:
-        if _writable(results):
-            pytest.skip("cannot make a read-only folder here")
+    with read_only_folder(results):
         done = run_omnivfx("export", results, "--format", "motion")
         tracks_only = run_omnivfx("export", results, "--format", "csv", "--out", results.parent / "csv")
-    finally:
-        subprocess.run(["chattr", "-i", str(results)], capture_output=True)
-        results.chmod(0o755)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert f"cannot write results to {results}" in done.stderr and "export track formats only" in done.stderr
     assert "--out" not in done.stderr
     assert tracks_only.returncode == 0, tracks_only.stderr
-
-
-def _writable(folder):
-    try:
-        (folder / "probe").write_text("")
-    except OSError:
-        return False
-    (folder / "probe").unlink()
-    return True
 
 
 def test_a_checkpoint_of_other_settings_is_left_alone(results):
