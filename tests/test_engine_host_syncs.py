@@ -124,3 +124,37 @@ def test_sampler_draws_valid_pixels_by_the_cdf():
     assert right / left == pytest.approx(3.0, rel=0.1)
     per_frame = hits.sum((1, 2)) / hits.sum()
     np.testing.assert_allclose(per_frame, 0.25, atol=0.03)
+
+
+@pytest.mark.parametrize("name", ["default", "preview", "paper"])
+def test_a_batch_loss_traces_as_one_graph(name):
+    """torch.compile(fullgraph=True) and CUDA graphs need the model's step to be one graph: no data-dependent
+    Python control flow, no host reads, no shape that depends on values. Traced with dynamo on the CPU (the
+    eager backend: no compiler needed), for each preset's model, and it computes the same losses as eager."""
+    import torch._dynamo as dynamo
+
+    from omnimotion_vfx.engine.config import preset
+    from omnimotion_vfx.engine.losses import compute_losses
+
+    config = preset(name).with_overrides({"device": "cpu", "trainer.steps": 20, "sampler.pairs_per_step": 4,
+                                          "sampler.points_per_pair": 8})
+    trainer = _trainer(config)
+    batch = trainer.sampler.sample(0)
+    model = trainer.model
+
+    def losses(src, xy, dst, target, weight, colour, mask):
+        codes = model.latent()
+        rays = model.render(src, model.normalise(xy), dst, codes, stratified=True)
+        return compute_losses(model, codes, rays, src, xy, target, weight, colour, config.loss, mask)
+
+    args = (batch.src, batch.xy, batch.dst, batch.target, batch.weight, batch.colour, batch.mask)
+    explained = dynamo.explain(losses)(*args)
+    assert explained.graph_break_count == 0 and explained.graph_count == 1, explained.break_reasons
+    dynamo.reset()
+    torch.manual_seed(0)  # the stratified depths draw the same numbers in both runs
+    compiled = torch.compile(losses, fullgraph=True, backend="eager")(*args)
+    torch.manual_seed(0)
+    eager = losses(*args)
+    assert compiled.keys() == eager.keys()
+    for key in eager:
+        torch.testing.assert_close(compiled[key], eager[key])
