@@ -30,7 +30,8 @@ class FlowStack:
             pair.flow, pair.valid = self.flows[k], self.valid[k]
         flows = torch.from_numpy(self.flows).to(device)
         # A two-channel float16 flow is gathered as one 32-bit word per pixel: half the gathers.
-        self._pixels = flows.view(torch.int32).reshape(-1) if flows.dtype == torch.float16 else flows.reshape(-1, 2)
+        words = flows.dtype == torch.float16 and flows.numel() > 0
+        self._pixels = flows.view(torch.int32).reshape(-1) if words else flows.reshape(-1, 2)
         self._valid = torch.from_numpy(self.valid).to(device).reshape(-1)
         index = {(p.i, p.j): k for k, p in enumerate(pairs)}
         back = [index.get((p.j, p.i), -1) for p in pairs]  # -1: the schedule has no reverse pair

@@ -69,7 +69,7 @@ class FlowFusion:
         self.device = torch.device(device)
         self.pairs: list[PairFlow] = sorted(correspondences.pairs.values(), key=lambda p: (p.i, p.j))
         self.stack = FlowStack(self.pairs, self.size, self.device)
-        self.flows = self.stack.flows
+        self.flows = self.stack.flows  # the host stack the pairs' flows now point into
         self.scale = max(self.size) / 256.0  # pixel scales are given on a 256 raster
         self.index = {(p.i, p.j): k for k, p in enumerate(self.pairs)}
         self.first = torch.tensor([p.i for p in self.pairs], dtype=torch.int64, device=self.device)
@@ -110,6 +110,7 @@ class FlowFusion:
         return out, vis
 
     def _tensor(self, array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+        """A numpy input on the fusion's device (no copy on the CPU where the dtype already matches)."""
         return torch.as_tensor(np.asarray(array), device=self.device).to(dtype)
 
     def _track_supports(self, frame: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +139,7 @@ class FlowFusion:
         consensus = self._solve(query_index, walk, reached, model, torch.full_like(lost, cfg.refine_model_weight),
                                 cfg.refine_consensus_smoothness)
         target = torch.where(reached[..., None], walk, model)
-        pull = lost + reached * cfg.refine_walk_weight
+        pull = lost + reached.double() * cfg.refine_walk_weight
         fused = self._solve(query_index, walk, reached, target, pull, cfg.refine_smoothness)
         visible = self._visibility(query_index, fused, consensus, reached, model_visible)
         if not reacquire or self.reacquisition is None:
@@ -179,7 +180,7 @@ class FlowFusion:
             return fused
         on_t = self._tensor(on, torch.bool)
         target = torch.where(on_t[..., None], self._tensor(placed, torch.float64), fused)
-        held = torch.where(visible, cfg.refine_walk_weight, cfg.refine_model_weight).double()
+        held = torch.full_like(fused[..., 0], cfg.refine_model_weight).masked_fill(visible, cfg.refine_walk_weight)
         pull = torch.where(on_t, cfg.reacquire_pull, held)
         return self._solve(query_index, fused, visible, target, pull, cfg.refine_smoothness)
 
