@@ -74,7 +74,7 @@ def test_chunked_queries_and_pair_blocks_give_the_same_tracks(config, monkeypatc
     corr = _correspondences(noise=0.3)
     index, xy, _ = _queries()
     tracks, visible = _refine(FlowFusion(corr, config), index, xy)
-    monkeypatch.setattr(link_fusion, "SOLVE_BYTES", 5 * 8 * FRAMES**2)  # five queries a chunk
+    monkeypatch.setattr(link_fusion, "SOLVE_BYTES", 5 * 16 * FRAMES**2)  # five queries a chunk
     monkeypatch.setattr(link_fusion, "LINK_POINTS", 7 * 5)  # seven pairs a block
     chunked, chunked_visible = _refine(FlowFusion(corr, config), index, xy)
     np.testing.assert_allclose(chunked, tracks, atol=1e-5)

@@ -35,6 +35,9 @@ on those clips, 91.8 against 75.7 on the 480x270 ones (docs/engine.md, 2026-12-0
 
 from __future__ import annotations
 
+import functools
+from typing import Callable, TypeVar
+
 import numpy as np
 import torch
 
@@ -45,14 +48,36 @@ from .config import FusionConfig
 from .flow_stack import FlowStack
 from .surface_reacquisition import SurfaceReacquisition
 
-SOLVE_BYTES = 256 << 20  # memory for one chunk of [n, T, T] normal equations
-LINK_POINTS = 1 << 21  # pair-track points read at once in a solve (bounds the [pairs, n, 2] arrays to 32 MiB):
+SOLVE_BYTES = 256 << 20  # memory for one chunk of [n, T, T] float64 normal equations (built frame-major, then transposed)
+LINK_POINTS = 1 << 20  # pair-track points read at once in a solve (bounds the [pairs, n, 2] arrays to 16 MiB):
 # few queries read every pair in one block, so a solve is a few large tensor operations, not many small ones
+
 # Where, in a chunk's progress, the link passes, re-acquisition and re-detection end (placing the visible frames
 # takes the rest): their shares of the time on the 36-frame sample plate, 400 queries.
 _SHARES = (0.05, 0.1, 0.6)
 _SHARES_WITHOUT_REDETECTION = (0.1, 0.25, 0.25)
 Links = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # first [B], second [B], weight [B, n], flow [B, n, 2]
+Pass = TypeVar("Pass", bound=Callable)
+
+
+def _one_cpu_thread(method: Pass) -> Pass:
+    """Runs a link pass on one intra-op thread where the fusion is on the CPU (torch's setting is per calling
+    thread here, and restored after). The passes are hundreds of mid-sized operations; on a loaded machine every
+    parallel one waits for its second thread to be scheduled: on the 2-core development machine a 40 us multiply
+    took 8 ms and the sample plate's fusion 4x as long as numpy's single thread (docs/engine.md, "Devices")."""
+
+    @functools.wraps(method)
+    def run(self: "FlowFusion", *args, **kwargs):
+        if self.device.type != "cpu" or torch.get_num_threads() == 1:
+            return method(self, *args, **kwargs)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            torch.set_num_threads(threads)
+
+    return run  # type: ignore[return-value]
 
 
 class FlowFusion:
@@ -99,7 +124,7 @@ class FlowFusion:
         re-acquisition costs 20x the time for 0-0.2 AJ (docs/engine.md). `progress` hears the fraction done."""
         out, vis = np.empty(tracks.shape, np.float32), np.empty(visible.shape, bool)
         n = len(tracks)
-        chunk = max(1, SOLVE_BYTES // (8 * self.num_frames**2))
+        chunk = self._chunk()
         for start in range(0, n, chunk):
             sl = slice(start, start + chunk)
             fused, seen = self._refine_chunk(self._tensor(query_index[sl], torch.int64),
@@ -108,6 +133,10 @@ class FlowFusion:
                                              part_of(progress, start / n, min(n, start + chunk) / n))
             out[sl], vis[sl] = fused.cpu().numpy(), seen.cpu().numpy()
         return out, vis
+
+    def _chunk(self) -> int:
+        """Tracks solved at once: their normal equations and the transposed copy fit in SOLVE_BYTES."""
+        return max(1, SOLVE_BYTES // (2 * 8 * self.num_frames**2))
 
     def _tensor(self, array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
         """A numpy input on the fusion's device (no copy on the CPU where the dtype already matches)."""
@@ -118,7 +147,7 @@ class FlowFusion:
         around a query that re-acquisition reasons from."""
         t = self.num_frames
         out, vis = np.empty((len(xy), t, 2)), np.empty((len(xy), t), bool)
-        chunk = max(1, SOLVE_BYTES // (8 * t**2))
+        chunk = self._chunk()
         for start in range(0, len(xy), chunk):
             sl = slice(start, start + chunk)
             still = self._tensor(xy[sl], torch.float64)[:, None].expand(-1, t, -1)
@@ -212,6 +241,7 @@ class FlowFusion:
             links.append((i, j, weight, flow))
         return links
 
+    @_one_cpu_thread
     def _solve(self, query_index: torch.Tensor, init: torch.Tensor, reached: torch.Tensor, target: torch.Tensor,
                pull: torch.Tensor, smoothness: float) -> torch.Tensor:
         """Least squares per track: per-frame pulls [N, T] towards `target`, robust links between reached
@@ -233,7 +263,9 @@ class FlowFusion:
                 pulled = c[..., None] * flow
                 b.index_add_(0, i, -pulled)
                 b.index_add_(0, j, pulled)
-            current = self._solved(a.T.reshape(n, t, t) + smoothness * self.acceleration, b.transpose(0, 1))
+            a = a.T.reshape(n, t, t)
+            a += smoothness * self.acceleration
+            current = self._solved(a, b.transpose(0, 1))
         return current
 
     def _solved(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -244,6 +276,7 @@ class FlowFusion:
             return torch.from_numpy(np.linalg.solve(a.numpy(), b.contiguous().numpy()))
         return torch.linalg.solve(a, b)
 
+    @_one_cpu_thread
     def _propagate(self, query_index: torch.Tensor, model: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Walk each query outward from its frame, all queries a step at a time: step d reaches frame q +- d of
         every query q, from the cheapest cycle-consistent match of a frame already reached (cost: summed cycle
@@ -294,6 +327,7 @@ class FlowFusion:
             joined = grown
         return joined
 
+    @_one_cpu_thread
     def _visibility(self, query_index: torch.Tensor, tracks: torch.Tensor, consensus: torch.Tensor, reached: torch.Tensor,
                     model_visible: torch.Tensor) -> torch.Tensor:
         mode = self.config.refine_visibility
