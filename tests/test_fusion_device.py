@@ -100,6 +100,21 @@ def test_the_stack_is_held_once_on_the_cpu(config):
     assert stack._pixels.data_ptr() == stack.flows.ctypes.data and stack._valid.data_ptr() == stack.valid.ctypes.data
 
 
+def test_the_link_passes_run_on_one_cpu_thread_and_restore_the_setting(config, monkeypatch):
+    fusion = FlowFusion(_correspondences(), config)
+    read, threads = fusion.stack.links_at, []
+    monkeypatch.setattr(fusion.stack, "links_at", lambda ks, pos: (threads.append(torch.get_num_threads()), read(ks, pos))[1])
+    index, xy, _ = _queries()
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        _refine(fusion, index, xy)
+        after = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+    assert threads and set(threads) == {1} and after == 2
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_the_gpu_fusion_matches_the_cpu(config):
     index, xy, _ = _queries()
