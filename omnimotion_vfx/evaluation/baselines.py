@@ -114,14 +114,15 @@ class FlowFusionTracker:
     """`tracks, visible = tracker(queries)` from the run preset's flow and fusion settings, without a fit."""
 
     def __init__(self, video: np.ndarray, geometry: ClipGeometry, context: TrackerContext) -> None:
-        from ..fusion import FlowFusion  # torch loads only when this baseline is used
+        from ..engine.tracker import resolve_device  # torch loads only when this baseline is used
+        from ..fusion import FlowFusion
         from ..tracking.presets import run_preset
 
         run = run_preset(context.preset)
         self.flow_config = run.flow
         correspondences = compute_correspondences(video, self.flow_config, context.work_dir / "flow", context.progress,
                                                   context.stop)
-        self.fusion = FlowFusion(correspondences, run.fusion, video)
+        self.fusion = FlowFusion(correspondences, run.fusion, video, resolve_device(context.device))
         self.geometry = geometry
         self.frames = len(video)
 

@@ -92,8 +92,8 @@ def fit_fused(video: np.ndarray, correspondences: Correspondences, engine: Engin
               geometry: ClipGeometry | None = None, work_dir: Path | None = None, progress: ProgressReporter | None = None,
               stop: StopToken | None = None, reload_only: bool = False) -> FusedEngineTracker:
     """Fit the engine (or reload it from `work_dir`; only that with `reload_only`), then set up the fusion over the
-    same correspondences and plate when `fusion.enabled`. The fusion is built after the fit: it re-points the
-    flows at its own stack."""
+    same correspondences and plate when `fusion.enabled`, on the engine's device. The fusion is built after the
+    fit: it re-points the flows at its own stack."""
     tracker = fit(video, correspondences, engine, geometry, work_dir, progress, stop, reload_only)
-    return FusedEngineTracker(tracker, FlowFusion(correspondences, fusion, video) if fusion.enabled else None,
-                              correspondences)
+    fused = FlowFusion(correspondences, fusion, video, tracker.device) if fusion.enabled else None
+    return FusedEngineTracker(tracker, fused, correspondences)

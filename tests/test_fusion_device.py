@@ -1,0 +1,124 @@
+"""The flow-link fusion's passes as tensor operations on its device (fusion/link_fusion.py, flow_stack.py).
+
+A plate translating by a fractional step per frame, with forward and backward links of the log schedule, has
+exact flows: the fused tracks must recover the truth whatever the model says, pin the query frame, keep the
+model where no link reaches, and give the same answer however the queries and pairs are chunked and whether the
+flows arrive as float16 or float32. On a machine with CUDA the same fusion on the GPU must match the CPU's."""
+
+import numpy as np
+import pytest
+import torch
+
+from omnimotion_vfx.flow.correspondences import Correspondences, PairFlow
+from omnimotion_vfx.flow.schedule import pair_schedule
+from omnimotion_vfx.fusion import FlowFusion, link_fusion
+from omnimotion_vfx.tracking.presets import run_preset
+
+FRAMES, SIZE, STEP = 12, 64, np.array([1.25, -0.5])
+LOST = 7  # no link reaches this frame in `lost_frame_correspondences`
+
+
+def _correspondences(dtype=np.float16, noise: float = 0.0, lost: int | None = None) -> Correspondences:
+    rng = np.random.default_rng(0)
+    pairs = {}
+    for i, j in pair_schedule(FRAMES, "log") + [(j, i) for i, j in pair_schedule(FRAMES, "log")]:
+        flow = np.broadcast_to(STEP * (j - i), (SIZE, SIZE, 2)) + rng.normal(0, noise, (SIZE, SIZE, 2))
+        valid = np.full((SIZE, SIZE), j != lost)
+        pairs[(i, j)] = PairFlow(i, j, flow.astype(dtype), valid)
+    return Correspondences(FRAMES, (SIZE, SIZE), pairs)
+
+
+def _queries(n: int = 24) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(frames [n], xy [n, 2], true tracks [n, T, 2]) whose tracks stay well inside the plate."""
+    rng = np.random.default_rng(1)
+    index = rng.integers(0, FRAMES, n)
+    start = rng.uniform(12, 40, (n, 2)) + [0, 8]  # the position in frame 0
+    truth = start[:, None] + np.arange(FRAMES)[None, :, None] * STEP
+    return index, truth[np.arange(n), index], truth
+
+
+def _refine(fusion: FlowFusion, index: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The fusion from a model that knows nothing: each query standing still."""
+    still = np.repeat(xy[:, None], FRAMES, axis=1).astype(np.float32)
+    return fusion.refine(index, still, np.ones(still.shape[:2], bool))
+
+
+@pytest.fixture(scope="module")
+def config():
+    return run_preset("preview").fusion
+
+
+def test_exact_flow_recovers_the_truth_and_pins_the_query_frame(config):
+    index, xy, truth = _queries()
+    tracks, visible = _refine(FlowFusion(_correspondences(), config), index, xy)
+    assert np.abs(tracks - truth).max() < 1e-3, np.abs(tracks - truth).max()
+    assert visible.all()
+    np.testing.assert_allclose(tracks[np.arange(len(xy)), index], xy, atol=1e-4)
+
+
+def test_a_frame_no_link_reaches_keeps_the_model_and_is_hidden(config):
+    index, xy, truth = _queries()
+    index[index == LOST] = 0
+    xy = truth[np.arange(len(xy)), index]
+    fusion = FlowFusion(_correspondences(lost=LOST), config)
+    model = torch.from_numpy(np.repeat(xy[:, None], FRAMES, axis=1))
+    walk, reached = fusion._propagate(torch.from_numpy(index), model)
+    assert not reached[:, LOST].any() and reached[:, np.arange(FRAMES) != LOST].all()
+    assert torch.equal(walk[:, LOST], model[:, LOST])  # the walk leaves the lost frame to the model ...
+    tracks, visible = _refine(fusion, index, xy)
+    assert not visible[:, LOST].any() and visible[:, np.arange(FRAMES) != LOST].all()
+    assert np.abs(tracks[:, LOST] - truth[:, LOST]).max() < 0.05  # ... and the solve carries the track through it
+
+
+def test_chunked_queries_and_pair_blocks_give_the_same_tracks(config, monkeypatch):
+    corr = _correspondences(noise=0.3)
+    index, xy, _ = _queries()
+    tracks, visible = _refine(FlowFusion(corr, config), index, xy)
+    monkeypatch.setattr(link_fusion, "SOLVE_BYTES", 5 * 16 * FRAMES**2)  # five queries a chunk
+    monkeypatch.setattr(link_fusion, "LINK_POINTS", 7 * 5)  # seven pairs a block
+    chunked, chunked_visible = _refine(FlowFusion(corr, config), index, xy)
+    np.testing.assert_allclose(chunked, tracks, atol=1e-5)
+    np.testing.assert_array_equal(chunked_visible, visible)
+
+
+def test_float16_and_float32_flows_agree(config):
+    index, xy, truth = _queries()
+    half, half_visible = _refine(FlowFusion(_correspondences(np.float16, noise=0.3), config), index, xy)
+    full, full_visible = _refine(FlowFusion(_correspondences(np.float32, noise=0.3), config), index, xy)
+    assert np.abs(half - full).max() < 1e-2, np.abs(half - full).max()
+    assert (half_visible == full_visible).mean() > 0.99
+    assert np.abs(half - truth).max() > 1e-3  # the noise does reach the tracks: the comparison means something
+
+
+def test_the_stack_is_held_once_on_the_cpu(config):
+    corr = _correspondences()
+    fusion = FlowFusion(corr, config)
+    stack = fusion.stack
+    assert stack.flows.dtype == np.float16
+    for pair in corr.pairs.values():
+        assert np.shares_memory(pair.flow, stack.flows) and np.shares_memory(pair.valid, stack.valid)
+    assert stack._pixels.data_ptr() == stack.flows.ctypes.data and stack._valid.data_ptr() == stack.valid.ctypes.data
+
+
+def test_the_link_passes_run_on_one_cpu_thread_and_restore_the_setting(config, monkeypatch):
+    fusion = FlowFusion(_correspondences(), config)
+    read, threads = fusion.stack.links_at, []
+    monkeypatch.setattr(fusion.stack, "links_at", lambda ks, pos: (threads.append(torch.get_num_threads()), read(ks, pos))[1])
+    index, xy, _ = _queries()
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        _refine(fusion, index, xy)
+        after = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+    assert threads and set(threads) == {1} and after == 2
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_the_gpu_fusion_matches_the_cpu(config):
+    index, xy, _ = _queries()
+    on_cpu, cpu_visible = _refine(FlowFusion(_correspondences(noise=0.3), config), index, xy)
+    on_gpu, gpu_visible = _refine(FlowFusion(_correspondences(noise=0.3), config, device="cuda"), index, xy)
+    np.testing.assert_allclose(on_gpu, on_cpu, atol=1e-5)
+    np.testing.assert_array_equal(gpu_visible, cpu_visible)
