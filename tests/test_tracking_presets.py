@@ -37,7 +37,7 @@ def test_overrides_reach_engine_and_fusion_and_old_names_still_work():
     assert run.engine.trainer.steps == 7 and run.engine.inference.chunk == 512
     assert run.fusion.refine_smoothness == 2.0 and isinstance(run.fusion.refine_smoothness, float)
     assert run.fusion.reacquire_pull == 1.5 and not run.fusion.redetect and not run.fusion.enabled
-    assert run_preset("test").fusion.refine_smoothness == 3.0  # the preset itself is untouched
+    assert run_preset("test").fusion.refine_smoothness == 0.3  # the preset itself is untouched
     with pytest.raises(InputError, match="unknown fusion setting 'fusion.smoothness'"):
         run_preset("test").with_overrides({"fusion.smoothness": 1.0})
     with pytest.raises(InputError, match="unknown fusion setting 'fusion.refine_everything'"):

@@ -21,12 +21,16 @@ class FusionConfig:
     refine_iterations: int = 4
     refine_sigma_start_px: float = 16.0  # robust scale of the first iteration (256 raster), halved each iteration
     refine_sigma_px: float = 2.0  # final robust scale
-    refine_smoothness: float = 3.0  # weight of the squared acceleration of the track (per frame, vs one link)
-    refine_consensus_smoothness: float = 0.1  # the same in the link-consensus solve that visibility checks against
+    # weight of the squared acceleration of the track (per frame, vs one link). 3.0 until 2026-12-04: it smoothed
+    # away handheld shake (cloth-shake-480 AJ 73.9 -> 95.1 at 0.3, flow alone, docs/engine.md "Issue 24")
+    refine_smoothness: float = 0.3
+    refine_consensus_check: bool = False  # also hide frames where the track leaves a link-consensus solve (below);
+    # off since 2026-12-04: on the rendered suite 58 % of the frames it hid were visible (docs/engine.md "Issue 24")
+    refine_consensus_smoothness: float = 0.1  # the acceleration weight of that consensus solve
     refine_visibility: str = "flow"  # "flow" | "model" | "both" (link_fusion.py)
     refine_visibility_px: float = 1.0  # a link agrees with a visible track within about this (256 raster)
     refine_support: float = 0.5  # agreeing-link weight that joins two frames
-    refine_disagreement_px: float = 4.0  # track vs link consensus beyond this -> occluded (256 raster)
+    refine_disagreement_px: float = 4.0  # track vs link consensus (or a re-found position) beyond this -> occluded (256 raster)
     reacquire: bool = True  # re-find lost frames from the query's surface (surface_reacquisition.py); needs enabled
     reacquire_spacing_px: float = 12.0  # support grid spacing (256 raster)
     reacquire_radius_px: float = 48.0  # supports within this of the query in its frame (256 raster)
@@ -37,7 +41,9 @@ class FusionConfig:
     reacquire_patch_px: int = 5  # patch radius for that check (processing pixels)
     reacquire_search_px: int = 0  # the check also tries positions this many whole pixels around the prediction
     reacquire_pull: float = 3.0  # pull of a re-found position in the re-solve, vs one flow link (the walk's is 0.3)
-    reacquire_visible: bool = True  # also place visible frames by the surface's prediction where the image confirms it
+    # also place visible frames by the surface's affine prediction where the image confirms it; off since
+    # 2026-12-04: the affine is wrong on deforming and articulated surfaces (cloth -2.2 AJ, arms -1.3, textureless -2.6)
+    reacquire_visible: bool = False
     reacquire_visible_px: float = 8.0  # ... and it lies within this of the fused track (256 raster)
     redetect: bool = True  # then search frames still lost for the query's patch (appearance_redetection.py); needs reacquire
     redetect_scales: tuple[float, ...] = (0.85, 1.0, 1.18)  # patch scales tried (surfaces grow and shrink while hidden)

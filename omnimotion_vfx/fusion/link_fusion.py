@@ -15,11 +15,11 @@ what they lost and places the visible frames more exactly:
    two reached frames pulls their relative motion towards the flow, weighted by its cycle-consistency
    (`refine_cycle_sigma_px`) and robustly (Cauchy, scale 16 -> 2 px over the iterations); an acceleration
    penalty (`refine_smoothness`) keeps the track coherent (TC) and carries it smoothly through lost frames.
-3. **Visibility** (`refine_visibility="flow"`): a frame is visible where it was reached, where a chain of
-   agreeing links connects it to the query frame, and where the track agrees (within
-   `refine_disagreement_px`) with a link-consensus solve (the same links with no pull to the walk, a weak pull
-   to the model on every frame and little smoothing). A point that slid onto an occluder is reached and connected, but the links of the
-   surface it left outvote it there. "model" keeps the engine's opacity rule; "both" needs both.
+3. **Visibility** (`refine_visibility="flow"`): a frame is visible where it was reached and where a chain of
+   agreeing links connects it to the query frame (forward-backward evidence). With `refine_consensus_check`
+   the track must also agree (within `refine_disagreement_px`) with a link-consensus solve (the same links,
+   no pull to the walk): meant for points that slid onto an occluder, it hid more visible frames than occluded
+   ones on the rendered suite, so it is off. "model" keeps the engine's opacity rule; "both" needs both.
 4. **Re-acquisition** (with the video, `reacquire`): lost frames re-found from tracked points of the query's own
    surface (surface_reacquisition.py), then frames still lost re-detected by their appearance over the whole
    frame (appearance_redetection.py, `redetect`), join the re-solve as reached and are visible. Last
@@ -165,8 +165,8 @@ class FlowFusion:
             reached &= model_visible
             reached[rows, query_index] = True
         lost = (~reached).double() * cfg.refine_model_weight
-        consensus = self._solve(query_index, walk, reached, model, torch.full_like(lost, cfg.refine_model_weight),
-                                cfg.refine_consensus_smoothness)
+        consensus = (self._solve(query_index, walk, reached, model, torch.full_like(lost, cfg.refine_model_weight),
+                                 cfg.refine_consensus_smoothness) if cfg.refine_consensus_check else None)
         target = torch.where(reached[..., None], walk, model)
         pull = lost + reached.double() * cfg.refine_walk_weight
         fused = self._solve(query_index, walk, reached, target, pull, cfg.refine_smoothness)
@@ -328,7 +328,7 @@ class FlowFusion:
         return joined
 
     @_one_cpu_thread
-    def _visibility(self, query_index: torch.Tensor, tracks: torch.Tensor, consensus: torch.Tensor, reached: torch.Tensor,
+    def _visibility(self, query_index: torch.Tensor, tracks: torch.Tensor, consensus: torch.Tensor | None, reached: torch.Tensor,
                     model_visible: torch.Tensor) -> torch.Tensor:
         mode = self.config.refine_visibility
         w, h = self.size
@@ -336,8 +336,9 @@ class FlowFusion:
         if mode == "model":
             visible = model_visible & inside
         else:
-            agree = torch.linalg.vector_norm(tracks - consensus, dim=-1) < self.scale * self.config.refine_disagreement_px
-            visible = inside & reached & agree & self._connected(query_index, tracks)
+            visible = inside & reached & self._connected(query_index, tracks)
+            if consensus is not None:
+                visible &= torch.linalg.vector_norm(tracks - consensus, dim=-1) < self.scale * self.config.refine_disagreement_px
             if mode == "both":
                 visible &= model_visible
         visible[torch.arange(len(tracks), device=self.device), query_index] = True
