@@ -115,12 +115,12 @@ class FlowFusionTracker:
 
     def __init__(self, video: np.ndarray, geometry: ClipGeometry, context: TrackerContext) -> None:
         from ..fusion import FlowFusion  # torch loads only when this baseline is used
-        from ..tracking.presets import run_preset
+        from ..tracking.presets import run_preset, split_flow_overrides
 
         run = run_preset(context.preset)
-        self.flow_config = run.flow
+        self.flow_config = run.flow.with_overrides(split_flow_overrides(context.overrides)[0])
         correspondences = compute_correspondences(video, self.flow_config, context.work_dir / "flow", context.progress,
-                                                  context.stop)
+                                                  context.stop, context.device)
         self.fusion = FlowFusion(correspondences, run.fusion, video)
         self.geometry = geometry
         self.frames = len(video)

@@ -1,7 +1,8 @@
 """Dense flow engines behind one call: `backend(i, j, init) -> float32 [H, W, 2]` between frames of a clip.
 
 DIS (OpenCV) is the weight-free default. RAFT (torchvision) is optional and only loads weights from a file the
-user names: the product never downloads a model.
+user names: the product never downloads a model. `torch` is a weight-free TV-L1 on the run's device
+(torch_flow.py), for GPU hosts. A backend with a `many(requests)` method solves several pairs in one call.
 """
 
 from __future__ import annotations
@@ -26,6 +27,19 @@ _DIS_PRESETS = {
 
 class FlowBackend(Protocol):
     def __call__(self, i: int, j: int, init: np.ndarray | None = None) -> np.ndarray: ...
+
+
+def flows_of(backend: FlowBackend, requests: list[tuple[int, int, np.ndarray | None]]) -> list[np.ndarray]:
+    """The flows of several (i, j, init) requests: in one batched call where the backend has one."""
+    many = getattr(backend, "many", None)
+    if many is not None:
+        return many(requests)
+    return [backend(i, j, init) for i, j, init in requests]
+
+
+def batch_pairs(backend: FlowBackend) -> int:
+    """How many frame pairs (two flows each) one task should hand the backend at once."""
+    return max(1, getattr(backend, "batch_flows", 1) // 2)
 
 
 class DisBackend:
@@ -82,7 +96,13 @@ class RaftBackend:
         return flows[-1][0, :, :h, :w].permute(1, 2, 0).numpy().astype(np.float32)
 
 
-def make_backend(config: FlowConfig, video: np.ndarray) -> FlowBackend:
+def make_backend(config: FlowConfig, video: np.ndarray, device: str = "cpu") -> FlowBackend:
+    """The configured backend; `device` (cpu | cuda | auto) is where the torch backend runs (DIS is CPU-only)."""
     if config.backend == "raft":
         return RaftBackend(video, config.raft_weights)
+    if config.backend == "torch":
+        from .torch_flow import TorchFlowBackend, TvL1Settings  # torch loads only when asked for
+
+        settings = TvL1Settings(config.torch_levels, config.torch_warps, config.torch_iterations, config.torch_lambda)
+        return TorchFlowBackend(video, settings, device, config.torch_batch)
     return DisBackend(video, config.dis_preset, config.dis_finest_scale)

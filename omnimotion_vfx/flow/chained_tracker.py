@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,12 +52,17 @@ class ChainedFlowTracker:
         progress: ProgressReporter | None = None,
         cache_dir: Path | None = None,
         stop: StopToken | None = None,
+        flow_overrides: dict[str, Any] | None = None,
+        device: str = "cpu",
     ) -> None:
+        """`flow_overrides` replace fields of the adjacent flow preset (e.g. {"backend": "torch"}); `device` is
+        where a torch flow backend runs (the tracking itself is numpy)."""
         self.config = config or ChainedFlowConfig()
         self.geometry = geometry
         flow_config = FlowConfig.preset("adjacent", dis_preset=self.config.dis_preset,
-                                        dis_finest_scale=self.config.dis_finest_scale)
-        correspondences = compute_correspondences(video, flow_config, cache_dir, progress, stop)
+                                        dis_finest_scale=self.config.dis_finest_scale).with_overrides(flow_overrides or {})
+        self.flow_config = flow_config
+        correspondences = compute_correspondences(video, flow_config, cache_dir, progress, stop, device)
         t = len(video)
         self.num_frames = t
         self.size = (video.shape[2], video.shape[1])

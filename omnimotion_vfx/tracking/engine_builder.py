@@ -27,7 +27,8 @@ def build_engine_tracker(video: np.ndarray, geometry: ClipGeometry, context: Tra
         run.engine.trainer.time_budget_s = float(context.fit_seconds)
     if context.deterministic:
         run.engine.trainer.deterministic = True
-    correspondences = compute_correspondences(video, run.flow, context.work_dir / "flow", context.progress, context.stop)
+    correspondences = compute_correspondences(video, run.flow, context.work_dir / "flow", context.progress, context.stop,
+                                              context.device)
     tracker = fit_fused(video, correspondences, run.engine, run.fusion, geometry, context.work_dir / "engine",
                         context.progress, context.stop, context.reload_only)
     return tracker, {"engine": run.engine.to_dict(), "flow": dataclasses.asdict(run.flow),
