@@ -12,7 +12,7 @@ from flow_scene import gt_flow, sliding_square_clip, texture
 from omnimotion_vfx.clip_geometry import ClipGeometry
 from omnimotion_vfx.errors import InputError
 from omnimotion_vfx.flow import FlowConfig, compute_correspondences
-from omnimotion_vfx.flow.backends import DisBackend, make_backend
+from omnimotion_vfx.flow.backends import DisBackend, make_backend, resolve_backend
 from omnimotion_vfx.flow.torch_flow import TorchFlowBackend, TvL1Settings
 from omnimotion_vfx.progress import NullProgress, StopToken
 from omnimotion_vfx.tracking.builtin import build_chained_flow
@@ -65,6 +65,7 @@ def test_a_batch_gives_the_flows_of_single_calls():
     ({"torch_warps": 0}, "torch_warps must be at least 1"),
     ({"torch_levels": 13}, "torch_levels must be 0-12"),
     ({"torch_lambda": 0.0}, "torch_lambda must be positive"),
+    ({"torch_texture": 1.5}, "torch_texture must be 0-1"),
     ({"torch_level": 3}, "unknown flow setting 'torch_level'"),
     ({"torch_iterations": "many"}, "torch_iterations must be a int"),
     ({"backend": "tvl1"}, "unknown flow backend 'tvl1'"),
@@ -83,9 +84,19 @@ def test_cuda_without_a_gpu_is_an_input_error():
     assert make_backend(FlowConfig(backend="torch"), video, "auto").gray.device.type == "cpu"
 
 
+def test_dis_is_the_default_and_auto_is_torch_on_cuda_only():
+    assert FlowConfig().backend == "dis" and resolve_backend(FlowConfig(), "cuda").backend == "dis"
+    auto = FlowConfig(backend="auto")
+    assert resolve_backend(auto, "cuda").backend == "torch"
+    assert resolve_backend(auto, "cpu").backend == "dis"
+    assert resolve_backend(auto, "auto").backend == ("torch" if torch.cuda.is_available() else "dis")
+    assert resolve_backend(auto, "cpu").dense_key() == FlowConfig().dense_key()  # shares DIS's cache
+
+
 def test_config_picks_the_backend_and_the_correspondences_are_accurate():
     video, masks = sliding_square_clip(frames=3, size=64, bg_step=(2, 1), fg_step=(3, 0))
     assert isinstance(make_backend(FlowConfig(), video), DisBackend)
+    assert compute_correspondences(video[:2], FlowConfig.preset("adjacent")).params["backend"] == "dis"
     assert isinstance(make_backend(FlowConfig(backend="torch"), video), TorchFlowBackend)
     corr = compute_correspondences(video, FlowConfig.preset("default", backend="torch", torch_iterations=15))
     truth, _ = gt_flow(0, 2, (64, 64), (2, 1), (3, 0), masks)
@@ -95,8 +106,10 @@ def test_config_picks_the_backend_and_the_correspondences_are_accurate():
     assert corr.params["backend"] == "torch"
 
 
-def test_torch_settings_leave_dis_cache_keys_alone():
-    assert not any(k.startswith("torch_") for k in FlowConfig().dense_key())
+def test_torch_settings_leave_dis_cache_keys_and_fit_fingerprints_alone():
+    assert not any(k.startswith("torch_") for k in FlowConfig(backend="dis").dense_key())
+    assert not any(k.startswith("torch_") for k in FlowConfig(backend="dis").recorded())  # hashed by the engine's checkpoint
+    assert FlowConfig(backend="torch").recorded()["torch_warps"] == 5
     torch_key = FlowConfig(backend="torch").dense_key()
     assert "torch_iterations" in torch_key and "dis_preset" not in torch_key and "torch_batch" not in torch_key
     assert FlowConfig(backend="torch").dense_key() != FlowConfig(backend="torch", torch_iterations=40).dense_key()

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..clip_geometry import ClipGeometry
 from ..flow import compute_correspondences
-from ..flow.backends import DisBackend
+from ..flow.backends import DisBackend, resolve_backend
 from ..flow.warp import sample_points
 from ..progress import NullProgress, ProgressReporter
 from ..tracking.registry import PointTracker, TrackerContext, build_tracker, tracker_names
@@ -118,7 +118,7 @@ class FlowFusionTracker:
         from ..tracking.presets import run_preset, split_flow_overrides
 
         run = run_preset(context.preset)
-        self.flow_config = run.flow.with_overrides(split_flow_overrides(context.overrides)[0])
+        self.flow_config = resolve_backend(run.flow.with_overrides(split_flow_overrides(context.overrides)[0]), context.device)
         correspondences = compute_correspondences(video, self.flow_config, context.work_dir / "flow", context.progress,
                                                   context.stop, context.device)
         self.fusion = FlowFusion(correspondences, run.fusion, video)

@@ -7,6 +7,7 @@ user names: the product never downloads a model. `torch` is a weight-free TV-L1 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import threading
 from pathlib import Path
@@ -96,13 +97,29 @@ class RaftBackend:
         return flows[-1][0, :, :h, :w].permute(1, 2, 0).numpy().astype(np.float32)
 
 
+def resolve_backend(config: FlowConfig, device: str) -> FlowConfig:
+    """`backend="auto"` (an opt-in, not the default) made concrete for the run's device (cpu | cuda | auto): the
+    torch flow on CUDA, which leaves the CPU free, DIS everywhere else. Only an `auto` device imports torch to
+    look for a GPU."""
+    if config.backend != "auto":
+        return config
+    on_cuda = device == "cuda"
+    if device == "auto" and importlib.util.find_spec("torch") is not None:
+        import torch
+
+        on_cuda = torch.cuda.is_available()
+    return dataclasses.replace(config, backend="torch" if on_cuda else "dis")
+
+
 def make_backend(config: FlowConfig, video: np.ndarray, device: str = "cpu") -> FlowBackend:
     """The configured backend; `device` (cpu | cuda | auto) is where the torch backend runs (DIS is CPU-only)."""
+    config = resolve_backend(config, device)
     if config.backend == "raft":
         return RaftBackend(video, config.raft_weights)
     if config.backend == "torch":
         from .torch_flow import TorchFlowBackend, TvL1Settings  # torch loads only when asked for
 
-        settings = TvL1Settings(config.torch_levels, config.torch_warps, config.torch_iterations, config.torch_lambda)
+        settings = TvL1Settings(levels=config.torch_levels, warps=config.torch_warps, iterations=config.torch_iterations,
+                                lam=config.torch_lambda, texture=config.torch_texture)
         return TorchFlowBackend(video, settings, device, config.torch_batch)
     return DisBackend(video, config.dis_preset, config.dis_finest_scale)

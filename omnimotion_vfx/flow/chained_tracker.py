@@ -17,6 +17,7 @@ import numpy as np
 
 from ..clip_geometry import ClipGeometry
 from ..progress import Fraction, ProgressReporter, StopToken
+from .backends import resolve_backend
 from .compute import compute_correspondences
 from .config import FlowConfig
 from .warp import sample_points
@@ -61,6 +62,7 @@ class ChainedFlowTracker:
         self.geometry = geometry
         flow_config = FlowConfig.preset("adjacent", dis_preset=self.config.dis_preset,
                                         dis_finest_scale=self.config.dis_finest_scale).with_overrides(flow_overrides or {})
+        flow_config = resolve_backend(flow_config, device)
         self.flow_config = flow_config
         correspondences = compute_correspondences(video, flow_config, cache_dir, progress, stop, device)
         t = len(video)

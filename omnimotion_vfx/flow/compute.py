@@ -7,7 +7,6 @@ other. Within a gap the pairs run on a thread pool: DIS, remap and the box filte
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 from ..errors import InputError
 from ..progress import NullProgress, ProgressReporter, StopToken
 from .appearance import appearance_agrees
-from .backends import FlowBackend, batch_pairs, flows_of, make_backend
+from .backends import FlowBackend, batch_pairs, flows_of, make_backend, resolve_backend
 from .cache import FlowCache
 from .chaining import compose_chain
 from .config import FlowConfig
@@ -133,7 +132,7 @@ def compute_correspondences(
     Raises InputError for a bad clip or backend set-up and Interrupted when `stop` is requested (finished
     pairs stay cached, so running again resumes)."""
     check_video(video)
-    config = config or FlowConfig()
+    config = resolve_backend(config or FlowConfig(), device)
     progress = progress or NullProgress()
     stop = stop or StopToken()
     num_frames, height, width = video.shape[:3]
@@ -192,5 +191,5 @@ def compute_correspondences(
     counts = np.zeros((num_frames, height, width), np.float32)
     for (i, _), pair in pairs.items():
         counts[i] += pair.valid
-    params = dataclasses.asdict(config) | {"gaps": gaps, "cache": str(cache.folder) if cache else None}
+    params = config.recorded() | {"gaps": gaps, "cache": str(cache.folder) if cache else None}
     return Correspondences(num_frames, (width, height), pairs, counts, sparse, params)

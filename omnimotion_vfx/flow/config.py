@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from ..errors import InputError
 
 DIS_PRESETS = ("ultrafast", "fast", "medium")
-BACKENDS = ("dis", "raft", "torch")
+BACKENDS = ("auto", "dis", "raft", "torch")
 SCHEDULES = ("adjacent", "log", "exhaustive")
 REFERENCE_LINES = 480.0
 
 
 @dataclass
 class FlowConfig:
-    backend: str = "dis"  # dis (weight-free, CPU) | raft (torchvision, needs raft_weights) | torch (weight-free
-    # TV-L1 on the run's device, flow/torch_flow.py; docs/flow.md has its accuracy against DIS)
+    backend: str = "dis"  # dis (weight-free, CPU) | torch (weight-free TV-L1 on the run's device, flow/torch_flow.py)
+    # | auto (torch on a CUDA device, else dis; resolved before any cache key or record) | raft (torchvision, needs
+    # raft_weights). DIS stays the default everywhere: the torch flow measured 1.3 AJ below it (docs/flow.md).
     dis_preset: str = "medium"
     # pyramid level DIS stops at: 0 = full resolution (OpenCV's presets stop at 1 or 2, half or quarter size).
     # Full resolution cost 2.3x the flow time and gave chained flow +9 AJ and the engine +8 AJ (docs/flow.md).
@@ -30,6 +31,7 @@ class FlowConfig:
     torch_warps: int = 5  # torch backend: re-linearisations of the data term per level
     torch_iterations: int = 30  # torch backend: primal-dual iterations per warp
     torch_lambda: float = 0.15  # torch backend: data term weight against smoothness (grey levels 0-255)
+    torch_texture: float = 0.0  # torch backend: share of the smooth image structure removed before matching (0-1)
     torch_batch: int = 8  # torch backend on CUDA: flows solved together (at most 2 on the CPU; not in the cache key)
     pairs: str = "log"  # adjacent | log (MFT: gaps 1, 2, 4, ..., T-1) | exhaustive (all N(N-1))
     max_gap: int | None = None  # None: up to T-1
@@ -69,6 +71,8 @@ class FlowConfig:
                 raise InputError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not self.torch_lambda > 0:
             raise InputError(f"torch_lambda must be positive, got {self.torch_lambda}")
+        if not 0 <= self.torch_texture <= 1:
+            raise InputError(f"torch_texture must be 0-1, got {self.torch_texture}")
         if self.max_gap is not None and self.max_gap < 1:
             raise InputError(f"max_gap must be at least 1, got {self.max_gap}")
 
@@ -95,6 +99,14 @@ class FlowConfig:
     def px(self, value_at_480: float, height: int) -> float:
         """A pixel threshold given at 480 lines, at this processing height."""
         return value_at_480 * height / REFERENCE_LINES
+
+    def recorded(self) -> dict:
+        """Every field, less the torch_* ones unless the torch backend runs: the engine's checkpoint fingerprint
+        hashes this, so fits made before the torch backend existed still reload."""
+        data = dataclasses.asdict(self)
+        if self.backend != "torch":
+            data = {k: v for k, v in data.items() if not k.startswith("torch_")}
+        return data
 
     def dense_key(self) -> dict:
         """Fields that change a pair's dense flow and masks (the pair cache key; the schedule is separate)."""
