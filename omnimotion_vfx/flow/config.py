@@ -31,7 +31,7 @@ class FlowConfig:
     torch_warps: int = 5  # torch backend: re-linearisations of the data term per level
     torch_iterations: int = 30  # torch backend: primal-dual iterations per warp
     torch_lambda: float = 0.15  # torch backend: data term weight against smoothness (grey levels 0-255)
-    torch_texture: float = 0.0  # torch backend: share of the smooth image structure removed before matching (0-1)
+    torch_texture: float = 0.9  # torch backend: share of the smooth image structure removed before matching (0-1)
     torch_batch: int = 8  # torch backend on CUDA: flows solved together (at most 2 on the CPU; not in the cache key)
     pairs: str = "log"  # adjacent | log (MFT: gaps 1, 2, 4, ..., T-1) | exhaustive (all N(N-1))
     max_gap: int | None = None  # None: up to T-1

@@ -4,8 +4,9 @@ DIS is the CPU default because OpenCV runs it fast on a few cores; on a GPU host
 not wait for the CPU. TV-L1 (Zach, Pock and Bischof 2007, in the form of Sanchez, Meinhardt-Llopis and
 Facciolo, IPOL 2013) was picked over a patch Lucas-Kanade because every step of it is an element-wise or
 stencil operation on whole frames: it batches over pairs and maps onto a GPU with no custom kernels, and its
-total-variation term keeps motion boundaries sharp where a quadratic smoother would blur them. A 3x3 median
-of the flow after each warp (Wedel et al. 2009) removes the outliers the linearised data term lets in.
+total-variation term keeps motion boundaries sharp where a quadratic smoother would blur them. Two steps of
+Wedel et al. 2009 make it hold on rendered footage: matching texture rather than raw grey (shading changes
+live in the smooth part) and a 3x3 median of the flow after each warp (outliers of the linearised data term).
 Everything is float32: half precision loses the sub-pixel part of large flows.
 """
 
@@ -23,6 +24,7 @@ import torch.nn.functional as F
 from ..errors import InputError
 
 COARSEST_PX = 16  # auto levels: the pyramid stops before the shorter side drops below this
+WARM_LEVELS = 1  # levels a warm-started flow is refined over (full resolution only: measured best of 1, 2, all)
 _TAU = 0.25  # dual step; stable for tau / theta <= 1/8 in 2-D (IPOL's value)
 _EPS_GRAD = 1e-10  # squared image gradient below which the data term gives no direction
 
@@ -36,7 +38,7 @@ class TvL1Settings:
     iterations: int = 30  # primal-dual iterations per warp
     lam: float = 0.15
     theta: float = 0.3
-    texture: float = 0.0  # share of the smooth (sigma 4 px) structure removed from both frames before matching
+    texture: float = 0.9  # share of the smooth (sigma 4 px) structure removed from both frames before matching
 
     def level_count(self, height: int, width: int) -> int:
         if self.levels:
@@ -66,8 +68,8 @@ def _blur(images: torch.Tensor) -> torch.Tensor:
 def _remove_structure(images: torch.Tensor, weight: float) -> torch.Tensor:
     """[B, 1, H, W] minus `weight` times its Gaussian-smoothed (sigma 4) self: shading that changes between the
     frames lives mostly in the smooth part, texture in the rest (Wedel et al. 2009, with a Gaussian for their
-    ROF). Brightness constancy holds better on what is left: +10 AJ on the suite's fast-movers clip, but 2-8 AJ
-    less on five other clips, hence off by default (docs/flow.md)."""
+    ROF). Brightness constancy holds better on what is left: on the rendered suite +10 AJ on fast-movers and
+    +0.4 AJ over all 256x256 clips, though 0.6-2.8 AJ less on five of them (docs/flow.md)."""
     radius = 12
     x = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
     taps = torch.exp(-0.5 * (x / 4.0) ** 2)
@@ -157,12 +159,16 @@ def tvl1_flow(image0: torch.Tensor, image1: torch.Tensor, init: torch.Tensor | N
               settings: TvL1Settings = TvL1Settings()) -> torch.Tensor:
     """Dense flow image0 -> image1 for a batch of grey images [B, H, W] on 0-255, as [B, 2, H, W] (x, y) offsets
     from each pixel centre of image0 to its match in image1. `init` [B, 2, H, W] (a warm start, e.g. a chained
-    flow) replaces the zero flow the coarsest level starts from."""
+    flow) replaces the zero flow, and only the finest WARM_LEVELS levels refine it: started at the coarsest
+    level, the coarse levels pulled long-gap flows away from a good chain."""
     height, width = image0.shape[-2:]
+    levels = settings.level_count(height, width)
+    if init is not None:
+        levels = min(levels, WARM_LEVELS)
     pyramid = [(image0[:, None].float(), image1[:, None].float())]
     if settings.texture > 0:
         pyramid = [tuple(_remove_structure(x, settings.texture) for x in pyramid[0])]
-    for _ in range(settings.level_count(height, width) - 1):
+    for _ in range(levels - 1):
         a, b = pyramid[-1]
         size = ((a.shape[-2] + 1) // 2, (a.shape[-1] + 1) // 2)
         pyramid.append(tuple(F.interpolate(_blur(x), size=size, mode="bilinear", align_corners=False) for x in (a, b)))
@@ -196,21 +202,23 @@ class TorchFlowBackend:
         return self.many([(i, j, init)])[0]
 
     def many(self, requests: list[tuple[int, int, np.ndarray | None]]) -> list[np.ndarray]:
-        """Float32 [H, W, 2] flows of the requested pairs, solved `batch_flows` at a time."""
-        flows: list[np.ndarray] = []
-        for start in range(0, len(requests), max(1, self.batch_flows)):
-            chunk = requests[start:start + max(1, self.batch_flows)]
-            flows.extend(self._solve(chunk))
-        return flows
+        """Float32 [H, W, 2] flows of the requested pairs, solved `batch_flows` at a time; warm-started and cold
+        requests apart, since they run over different pyramid depths."""
+        flows: dict[int, np.ndarray] = {}
+        for warm in (False, True):
+            order = [k for k, (_, _, guess) in enumerate(requests) if (guess is not None) == warm]
+            step = max(1, self.batch_flows)
+            for start in range(0, len(order), step):
+                chunk = order[start:start + step]
+                flows.update(zip(chunk, self._solve([requests[k] for k in chunk])))
+        return [flows[k] for k in range(len(requests))]
 
     def _solve(self, chunk: list[tuple[int, int, np.ndarray | None]]) -> list[np.ndarray]:
         index0 = torch.tensor([i for i, _, _ in chunk], device=self.device)
         index1 = torch.tensor([j for _, j, _ in chunk], device=self.device)
         init = None
-        if any(guess is not None for _, _, guess in chunk):
-            shape = self.gray.shape[1:]
-            init = torch.from_numpy(np.stack([np.zeros((*shape, 2), np.float32) if guess is None else np.asarray(guess, np.float32)
-                                              for _, _, guess in chunk])).to(self.device).permute(0, 3, 1, 2)
+        if chunk[0][2] is not None:  # `many` never mixes warm and cold requests
+            init = torch.from_numpy(np.stack([np.asarray(guess, np.float32) for _, _, guess in chunk])).to(self.device).permute(0, 3, 1, 2)
         with self._lock, torch.inference_mode():
             flow = tvl1_flow(self.gray[index0].float(), self.gray[index1].float(), init, self.settings)
             out = flow.permute(0, 2, 3, 1).contiguous().cpu().numpy()
