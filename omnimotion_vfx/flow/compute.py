@@ -154,7 +154,7 @@ def compute_correspondences(
                 todo.append((i, j))
         if todo and stop.requested:
             return None
-        for ij, ji in builder.build(pairs, todo) if todo else []:
+        for ij, ji in builder.build(pairs, todo):
             if cache is not None:
                 cache.save_pair(ij)
                 cache.save_pair(ji)
