@@ -11,6 +11,7 @@ as JSON to benchmarks/out/. Run alone on the CPU (or with `nice -n 10` on a shar
     .venv/bin/python benchmarks/accuracy.py --suite rendered --tracker flow-fusion,omnimotion:preview,omnimotion:default
     .venv/bin/python benchmarks/accuracy.py --suite standard --tracker chained-flow
     .venv/bin/python benchmarks/accuracy.py --suite tiny --tracker omnimotion:fast,omnimotion:preview
+    .venv/bin/python benchmarks/accuracy.py --suite rendered --only 256 --tracker chained-flow --baselines '' --flow-backend torch
 
 `rendered` is the development suite (3-D scenes rendered by Blender on first use into the cache,
 benchmarks/render_suite.py); `tiny`, `standard` and `long` are the planar smoke suites. A tracker may carry its
@@ -36,6 +37,7 @@ from omnimotion_vfx.evaluation.baselines import evaluation_tracker_names  # noqa
 from omnimotion_vfx.evaluation.rendered.recipes import RENDERED_SUITES  # noqa: E402
 from omnimotion_vfx.evaluation.runner import LAST, evaluate_modes, prepare_clip  # noqa: E402
 from omnimotion_vfx.evaluation.suite import SUITES, clips_matching, suite  # noqa: E402
+from omnimotion_vfx.tracking.registry import environment_overrides  # noqa: E402
 
 METRICS = ("AJ", "delta_avg", "OA", "TC", "end_delta", "seconds")
 HEADER = ("AJ", "<d_avg", "OA", "TC", "end<d", "s")
@@ -98,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", type=int, default=None, help="only the first N clips of the suite")
     parser.add_argument("--only", default=None, help="only the clips whose name contains one of these comma-separated parts, e.g. -480")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"), help="device passed to every tracker")
+    parser.add_argument("--flow-backend", default=None, choices=("dis", "torch", "raft"),
+                        help="flow backend of every tracker that computes flow (the flow.backend override, docs/flow.md)")
     parser.add_argument("--query-mode", default="strided,first", help="TAP-Vid query modes to score, comma-separated")
     parser.add_argument("--dense", action="store_true",
                         help="also score each tracker's motion field at the same points, without the queries in it "
@@ -114,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         if not runs:
             raise InputError("no tracker to run: name one with --tracker or keep the baselines")
         clips = clips_matching(args.suite, args.only) if args.only else suite(args.suite)
+        if args.flow_backend:  # the runner hands OMNIVFX_ENGINE_OVERRIDES to every tracker
+            overrides = environment_overrides() | {"flow.backend": args.flow_backend}
+            os.environ["OMNIVFX_ENGINE_OVERRIDES"] = json.dumps(overrides)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -134,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr, flush=True)
     labels = [label for _, _, label in runs]
     labels += [f"{label} dense" for label in labels if any(r["tracker"] == f"{label} dense" for r in rows)]
-    context = (f"preset {args.preset}, device {args.device}, {os.cpu_count()} cores, "
+    context = (f"preset {args.preset}, device {args.device}, flow {args.flow_backend or 'as preset'}, {os.cpu_count()} cores, "
                f"{time.perf_counter() - started:.0f} s in all")
     for mode in modes:
         print_table([r for r in rows if r["mode"] == mode], labels,
@@ -146,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"accuracy_{args.suite}_{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps({"suite": args.suite, "preset": args.preset, "query_modes": list(modes),
+    path.write_text(json.dumps({"suite": args.suite, "preset": args.preset, "flow_backend": args.flow_backend, "query_modes": list(modes),
                                 "trackers": labels, "rows": rows}, indent=1))
     print(f"\nresults: {path}")
     return 0

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..clip_geometry import ClipGeometry
 from ..flow import compute_correspondences
-from ..flow.backends import DisBackend
+from ..flow.backends import DisBackend, resolve_backend
 from ..flow.warp import sample_points
 from ..progress import NullProgress, ProgressReporter
 from ..tracking.registry import PointTracker, TrackerContext, build_tracker, tracker_names
@@ -116,12 +116,15 @@ class FlowFusionTracker:
     def __init__(self, video: np.ndarray, geometry: ClipGeometry, context: TrackerContext) -> None:
         from ..engine.tracker import resolve_device  # torch loads only when this baseline is used
         from ..fusion import FlowFusion
-        from ..tracking.presets import run_preset
+        from ..tracking.presets import fusion_field, run_preset, split_flow_overrides
 
-        run = run_preset(context.preset)
-        self.flow_config = run.flow
+        flow_overrides, others = split_flow_overrides(context.overrides)
+        # fusion.* overrides reach this baseline too (experiments measure the fusion without a fit)
+        fusion_overrides = {k: v for k, v in others.items() if fusion_field(k) is not None}
+        run = run_preset(context.preset).with_overrides(fusion_overrides)
+        self.flow_config = resolve_backend(run.flow.with_overrides(flow_overrides), context.device)
         correspondences = compute_correspondences(video, self.flow_config, context.work_dir / "flow", context.progress,
-                                                  context.stop)
+                                                  context.stop, context.device)
         self.fusion = FlowFusion(correspondences, run.fusion, video, resolve_device(context.device))
         self.geometry = geometry
         self.frames = len(video)

@@ -1,11 +1,13 @@
 """Dense flow engines behind one call: `backend(i, j, init) -> float32 [H, W, 2]` between frames of a clip.
 
 DIS (OpenCV) is the weight-free default. RAFT (torchvision) is optional and only loads weights from a file the
-user names: the product never downloads a model.
+user names: the product never downloads a model. `torch` is a weight-free TV-L1 on the run's device
+(torch_flow.py), for GPU hosts. A backend with a `many(requests)` method solves several pairs in one call.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import threading
 from pathlib import Path
@@ -26,6 +28,19 @@ _DIS_PRESETS = {
 
 class FlowBackend(Protocol):
     def __call__(self, i: int, j: int, init: np.ndarray | None = None) -> np.ndarray: ...
+
+
+def flows_of(backend: FlowBackend, requests: list[tuple[int, int, np.ndarray | None]]) -> list[np.ndarray]:
+    """The flows of several (i, j, init) requests: in one batched call where the backend has one."""
+    many = getattr(backend, "many", None)
+    if many is not None:
+        return many(requests)
+    return [backend(i, j, init) for i, j, init in requests]
+
+
+def batch_pairs(backend: FlowBackend) -> int:
+    """How many frame pairs (two flows each) one task should hand the backend at once."""
+    return max(1, getattr(backend, "batch_flows", 1) // 2)
 
 
 class DisBackend:
@@ -82,7 +97,29 @@ class RaftBackend:
         return flows[-1][0, :, :h, :w].permute(1, 2, 0).numpy().astype(np.float32)
 
 
-def make_backend(config: FlowConfig, video: np.ndarray) -> FlowBackend:
+def resolve_backend(config: FlowConfig, device: str) -> FlowConfig:
+    """`backend="auto"` (an opt-in, not the default) made concrete for the run's device (cpu | cuda | auto): the
+    torch flow on CUDA, which leaves the CPU free, DIS everywhere else. Only an `auto` device imports torch to
+    look for a GPU."""
+    if config.backend != "auto":
+        return config
+    on_cuda = device == "cuda"
+    if device == "auto" and importlib.util.find_spec("torch") is not None:
+        import torch
+
+        on_cuda = torch.cuda.is_available()
+    return dataclasses.replace(config, backend="torch" if on_cuda else "dis")
+
+
+def make_backend(config: FlowConfig, video: np.ndarray, device: str = "cpu") -> FlowBackend:
+    """The configured backend; `device` (cpu | cuda | auto) is where the torch backend runs (DIS is CPU-only)."""
+    config = resolve_backend(config, device)
     if config.backend == "raft":
         return RaftBackend(video, config.raft_weights)
+    if config.backend == "torch":
+        from .torch_flow import TorchFlowBackend, TvL1Settings  # torch loads only when asked for
+
+        settings = TvL1Settings(levels=config.torch_levels, warps=config.torch_warps, iterations=config.torch_iterations,
+                                lam=config.torch_lambda, texture=config.torch_texture)
+        return TorchFlowBackend(video, settings, device, config.torch_batch)
     return DisBackend(video, config.dis_preset, config.dis_finest_scale)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..clip_geometry import ClipGeometry
 from ..progress import Fraction, ProgressReporter, StopToken
+from .backends import resolve_backend
 from .compute import compute_correspondences
 from .config import FlowConfig
 from .warp import sample_points
@@ -51,12 +53,18 @@ class ChainedFlowTracker:
         progress: ProgressReporter | None = None,
         cache_dir: Path | None = None,
         stop: StopToken | None = None,
+        flow_overrides: dict[str, Any] | None = None,
+        device: str = "cpu",
     ) -> None:
+        """`flow_overrides` replace fields of the adjacent flow preset (e.g. {"backend": "torch"}); `device` is
+        where a torch flow backend runs (the tracking itself is numpy)."""
         self.config = config or ChainedFlowConfig()
         self.geometry = geometry
         flow_config = FlowConfig.preset("adjacent", dis_preset=self.config.dis_preset,
-                                        dis_finest_scale=self.config.dis_finest_scale)
-        correspondences = compute_correspondences(video, flow_config, cache_dir, progress, stop)
+                                        dis_finest_scale=self.config.dis_finest_scale).with_overrides(flow_overrides or {})
+        flow_config = resolve_backend(flow_config, device)
+        self.flow_config = flow_config
+        correspondences = compute_correspondences(video, flow_config, cache_dir, progress, stop, device)
         t = len(video)
         self.num_frames = t
         self.size = (video.shape[2], video.shape[1])

@@ -7,7 +7,6 @@ other. Within a gap the pairs run on a thread pool: DIS, remap and the box filte
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 from ..errors import InputError
 from ..progress import NullProgress, ProgressReporter, StopToken
 from .appearance import appearance_agrees
-from .backends import FlowBackend, make_backend
+from .backends import FlowBackend, batch_pairs, flows_of, make_backend, resolve_backend
 from .cache import FlowCache
 from .chaining import compose_chain
 from .config import FlowConfig
@@ -60,17 +59,25 @@ class PairBuilder:
             a = b
         return compose_chain(links)
 
-    def build(self, pairs: dict[tuple[int, int], PairFlow], i: int, j: int) -> tuple[PairFlow, PairFlow]:
-        gap = abs(j - i)
-        chained = gap > 1 and (self.config.chain or self.config.warm_start)
-        c_ij = self.chain(pairs, i, j) if chained else None
-        c_ji = self.chain(pairs, j, i) if chained else None
-        warm = self.config.warm_start and chained
-        d_ij = self.backend(i, j, c_ij[0] if warm else None)
-        d_ji = self.backend(j, i, c_ji[0] if warm else None)
-        if c_ij is not None and self.config.chain:
-            c_ij, c_ji = self._consistent_chains(c_ij, c_ji)
-        return self._fuse(i, j, d_ij, d_ji, c_ij), self._fuse(j, i, d_ji, d_ij, c_ji)
+    def build(self, pairs: dict[tuple[int, int], PairFlow], todo: list[tuple[int, int]]) -> list[tuple[PairFlow, PairFlow]]:
+        """Both directions of each pair in `todo` (all of one gap): the backend gets their flows in one call, so a
+        batched backend (torch on a GPU) solves them together."""
+        chains, requests = [], []
+        for i, j in todo:
+            chained = abs(j - i) > 1 and (self.config.chain or self.config.warm_start)
+            c_ij = self.chain(pairs, i, j) if chained else None
+            c_ji = self.chain(pairs, j, i) if chained else None
+            warm = self.config.warm_start and chained
+            chains.append((c_ij, c_ji))
+            requests += [(i, j, c_ij[0] if warm else None), (j, i, c_ji[0] if warm else None)]
+        flows = flows_of(self.backend, requests)
+        built = []
+        for k, ((i, j), (c_ij, c_ji)) in enumerate(zip(todo, chains)):
+            d_ij, d_ji = flows[2 * k], flows[2 * k + 1]
+            if c_ij is not None and self.config.chain:
+                c_ij, c_ji = self._consistent_chains(c_ij, c_ji)
+            built.append((self._fuse(i, j, d_ij, d_ji, c_ij), self._fuse(j, i, d_ji, d_ij, c_ji)))
+        return built
 
     def _consistent_chains(self, c_ij: tuple[np.ndarray, np.ndarray], c_ji: tuple[np.ndarray, np.ndarray]) -> tuple:
         """Chains also get the forward-backward check: drift that every link hid shows up as a cycle error."""
@@ -117,36 +124,42 @@ def compute_correspondences(
     cache_dir: Path | None = None,
     progress: ProgressReporter | None = None,
     stop: StopToken | None = None,
+    device: str = "cpu",
 ) -> Correspondences:
     """Filtered pairwise correspondences of a uint8 clip [T, H, W, 3]; cached under `cache_dir` when given.
+    `device` (cpu | cuda | auto, the run's) is where a torch flow backend runs.
 
     Raises InputError for a bad clip or backend set-up and Interrupted when `stop` is requested (finished
     pairs stay cached, so running again resumes)."""
     check_video(video)
-    config = config or FlowConfig()
+    config = resolve_backend(config or FlowConfig(), device)
     progress = progress or NullProgress()
     stop = stop or StopToken()
     num_frames, height, width = video.shape[:3]
     gaps = schedule_gaps(num_frames, config.pairs, config.max_gap)
-    backend = make_backend(config, video)
+    backend = make_backend(config, video, device)
     cache = FlowCache(Path(cache_dir), video, config) if cache_dir is not None else None
     builder = PairBuilder(video, config, backend, gaps)
     pairs: dict[tuple[int, int], PairFlow] = {}
     workers = config.workers or os.cpu_count() or 1
+    per_task = batch_pairs(backend)
 
-    def task(pair: tuple[int, int]) -> tuple[PairFlow, PairFlow] | None:
-        i, j = pair
-        if cache is not None:
-            ij, ji = cache.load_pair(i, j), cache.load_pair(j, i)
-            if ij is not None and ji is not None:
-                return ij, ji
-        if stop.requested:
+    def task(chunk: list[tuple[int, int]]) -> list[tuple[PairFlow, PairFlow]] | None:
+        done, todo = [], []
+        for i, j in chunk:
+            cached = (cache.load_pair(i, j), cache.load_pair(j, i)) if cache is not None else (None, None)
+            if cached[0] is not None and cached[1] is not None:
+                done.append(cached)
+            else:
+                todo.append((i, j))
+        if todo and stop.requested:
             return None
-        ij, ji = builder.build(pairs, i, j)
-        if cache is not None:
-            cache.save_pair(ij)
-            cache.save_pair(ji)
-        return ij, ji
+        for ij, ji in builder.build(pairs, todo):
+            if cache is not None:
+                cache.save_pair(ij)
+                cache.save_pair(ji)
+            done.append((ij, ji))
+        return done
 
     progress.begin("flow", len(pair_schedule(num_frames, config.pairs, config.max_gap)))
     threads = cv2.getNumThreads()
@@ -155,9 +168,10 @@ def compute_correspondences(
         with ThreadPoolExecutor(max_workers=workers) as pool:
             for gap in gaps:
                 level = [(i, i + gap) for i in range(num_frames - gap)]
-                for done in pool.map(task, level):
-                    if done is not None:
-                        for pair in done:
+                chunks = [level[k:k + per_task] for k in range(0, len(level), per_task)]
+                for done in pool.map(task, chunks):
+                    for both in done or []:
+                        for pair in both:
                             pairs[(pair.i, pair.j)] = pair
                         progress.advance(2, gap=gap)
                 stop.raise_if_requested("flow pairs computed so far are cached")
@@ -177,5 +191,5 @@ def compute_correspondences(
     counts = np.zeros((num_frames, height, width), np.float32)
     for (i, _), pair in pairs.items():
         counts[i] += pair.valid
-    params = dataclasses.asdict(config) | {"gaps": gaps, "cache": str(cache.folder) if cache else None}
+    params = config.recorded() | {"gaps": gaps, "cache": str(cache.folder) if cache else None}
     return Correspondences(num_frames, (width, height), pairs, counts, sparse, params)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..clip_geometry import ClipGeometry
 from ..flow.chained_tracker import ChainedFlowConfig, ChainedFlowTracker
-from .presets import PRESET_SUMMARIES, RUN_PRESETS, motion_preset, split_motion_overrides
+from .presets import PRESET_SUMMARIES, RUN_PRESETS, motion_preset, split_flow_overrides, split_motion_overrides
 from .registry import TrackerContext, register_tracker
 
 
@@ -25,9 +25,11 @@ CHAINED_FLOW_PRESETS = {
 @register_tracker("chained-flow", CHAINED_FLOW_PRESETS)
 def build_chained_flow(video: np.ndarray, geometry: ClipGeometry, context: TrackerContext):
     config = ChainedFlowConfig.preset(context.preset)
-    motion, _ = split_motion_overrides(context.overrides)
-    tracker = ChainedFlowTracker(video, geometry, config, context.progress, context.work_dir / "flow", context.stop)
-    return tracker, {**dataclasses.asdict(config), "motion": dataclasses.asdict(motion_preset(context.preset).with_overrides(motion))}
+    motion, rest = split_motion_overrides(context.overrides)
+    flow, _ = split_flow_overrides(rest)
+    tracker = ChainedFlowTracker(video, geometry, config, context.progress, context.work_dir / "flow", context.stop,
+                                 flow, context.device)
+    return tracker, {**dataclasses.asdict(config), "flow": dataclasses.asdict(tracker.flow_config), "motion": dataclasses.asdict(motion_preset(context.preset).with_overrides(motion))}
 
 
 @register_tracker("omnimotion", {name: PRESET_SUMMARIES[name] for name in sorted(RUN_PRESETS, key=list(PRESET_SUMMARIES).index)})

@@ -2,7 +2,7 @@
 
 `OMNIVFX_ENGINE_OVERRIDES` (and `TrackerContext.overrides`) change single settings of the chosen preset:
 dotted engine fields as in engine/config.py ({"trainer.steps": 500}) and fusion fields as `fusion.NAME`
-({"fusion.refine_smoothness": 2.0}). The fusion's settings used to live in the engine config as
+({"fusion.refine_smoothness": 2.0}) and flow fields as `flow.NAME` ({"flow.backend": "torch"}, docs/flow.md). The fusion's settings used to live in the engine config as
 `inference.refine*`, `inference.reacquire*` and `inference.redetect*`; those keys are still accepted for one
 release and mean the same `fusion.*` field (`inference.refine` is `fusion.enabled`).
 """
@@ -23,6 +23,7 @@ from ..motion.config import MotionConfig
 
 FUSION_PREFIX = "fusion."
 MOTION_PREFIX = "motion."
+FLOW_PREFIX = "flow."
 LEGACY_FUSION_PREFIXES = ("inference.refine_", "inference.reacquire", "inference.redetect")
 
 
@@ -40,17 +41,19 @@ class RunConfig:
 
     def with_overrides(self, overrides: dict[str, Any]) -> "RunConfig":
         """A copy with dotted overrides applied: `fusion.NAME` (or a legacy `inference.*` fusion key) to the
-        fusion, every other key to the engine; unknown keys and out-of-range values are an InputError."""
+        fusion, `flow.NAME` to the flow, every other key to the engine; unknown keys and out-of-range values are
+        an InputError."""
         engine: dict[str, Any] = {}
         fusion: dict[str, Any] = {}
         motion, rest = split_motion_overrides(overrides)
+        flow, rest = split_flow_overrides(rest)
         for key, value in rest.items():
             name = fusion_field(key)
             if name is None:
                 engine[key] = value
             else:
                 fusion[name] = value
-        return RunConfig(self.name, copy.deepcopy(self.flow), self.engine.with_overrides(engine),
+        return RunConfig(self.name, self.flow.with_overrides(flow), self.engine.with_overrides(engine),
                          self.fusion.with_overrides(fusion), self.motion.with_overrides(motion))
 
 
@@ -58,6 +61,13 @@ def split_motion_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], d
     """(`motion.NAME` overrides by NAME, every other override): every tracker has a motion field."""
     motion = {k[len(MOTION_PREFIX):]: v for k, v in overrides.items() if k.startswith(MOTION_PREFIX)}
     return motion, {k: v for k, v in overrides.items() if not k.startswith(MOTION_PREFIX)}
+
+
+def split_flow_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(`flow.NAME` overrides by NAME, every other override): the omnimotion and chained-flow trackers both
+    compute flow, so both take these."""
+    flow = {k[len(FLOW_PREFIX):]: v for k, v in overrides.items() if k.startswith(FLOW_PREFIX)}
+    return flow, {k: v for k, v in overrides.items() if not k.startswith(FLOW_PREFIX)}
 
 
 def fusion_field(key: str) -> str | None:
