@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..progress import StopToken
-from .motion import FrameFit, RegionTracks, apply_homography, fit_homographies, track_points
+from .motion import ClipMotion, FrameFit, RegionTracks, apply_homography, fit_homographies, track_points
 from .region import PinPlacement, graphic_homography, sample_region
 
 DEFAULT_MAX_POINTS = 4000
