@@ -48,6 +48,15 @@ def timed(backend, requests: list, repeats: int) -> tuple[float, list[np.ndarray
     return (time.perf_counter() - start) / (repeats * len(requests)), flows
 
 
+def measure(config: FlowConfig, device: str, video: np.ndarray, truth: np.ndarray, flows: int,
+            repeats: int) -> tuple[float, float]:
+    """(seconds per flow, mean endpoint error px away from an 8 px border) of one backend over the first `flows`
+    frame-to-next flows of a `moving_texture` clip; benchmarks/gpu_check.py reports these too."""
+    seconds, result = timed(make_backend(config, video, device), [(i, i + 1, None) for i in range(flows)], repeats)
+    inner = (slice(8, -8), slice(8, -8))
+    return seconds, float(np.mean([np.linalg.norm(f - truth, axis=2)[inner].mean() for f in result]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="256x256", help="WIDTHxHEIGHT")
@@ -57,8 +66,6 @@ def main() -> None:
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     video, truth = moving_texture(width, height, args.flows + 1)
-    requests = [(i, i + 1, None) for i in range(args.flows)]
-    inner = (slice(8, -8), slice(8, -8))
     runs = [("dis medium, finest scale 0", FlowConfig(), "cpu"), ("torch, cpu", FlowConfig(backend="torch"), "cpu")]
     try:
         import torch
@@ -71,8 +78,7 @@ def main() -> None:
     print(f"{width}x{height}, {args.flows} flows x {args.repeats}")
     print("| backend | s/flow | mean endpoint error px |\n|---|---|---|")
     for label, config, device in runs:
-        seconds, flows = timed(make_backend(config, video, device), requests, args.repeats)
-        error = np.mean([np.linalg.norm(f - truth, axis=2)[inner].mean() for f in flows])
+        seconds, error = measure(config, device, video, truth, args.flows, args.repeats)
         print(f"| {label} | {seconds:.4f} | {error:.3f} |", flush=True)
 
 

@@ -4,12 +4,17 @@ Runs the product path in this process (`job_runner.run_track_job` with a `TrackJ
 (`torch.cuda.max_memory_allocated`, per process) is read per step. Steps, each timed:
 
 1. environment: torch, device, the card's peak bf16/fp32 TFLOP/s and memory bandwidth (when the card is known);
-2. the sample plate (samples/orbit) with `default` and `preview`, scored against its ground truth (AJ), fit
-   steps/s from the manifest (config.tracker.fit: steps_done / fit_seconds);
+2. the sample plate (samples/orbit) with `default`, `default` with the torch flow (`flow.backend=torch`) and
+   `preview`, scored against its ground truth (AJ), fit steps/s from the manifest (config.tracker.fit:
+   steps_done / fit_seconds);
 3. `paper`: steps/s over a bounded number of steps (an engine override) and its projected full schedule;
-4. synthetic clips end to end (flow + fit + dense `motion` export of every frame): 48 frames 256x256 and
-   100 frames 854x480, total seconds and peak GPU memory;
-5. several small clips at once (separate processes, as a farm GPU would run them): throughput.
+4. seconds per flow of DIS (CPU) and of the torch TV-L1 (the run's device; on CUDA at batches 1, 8 and 32) at
+   256x256 and 854x480 (benchmarks/flow_backends.py's moving texture);
+5. synthetic clips end to end (flow + fit + dense `motion` export of every frame): 48 frames 256x256 with DIS
+   and with the torch flow, 100 frames 854x480, total seconds and peak GPU memory;
+6. the flow-link fusion (`FlowFusion.refine`, `default` settings) over the sample plate's flow for 400 queries,
+   links only and in full, on the CPU and on the run's device: seconds, and how far the two answers differ;
+7. several small clips at once (separate processes, as a farm GPU would run them): throughput.
 
 Without CUDA (or with `--cpu`) it runs tiny versions of every step (few frames, few steps) so the script itself
 is testable on a CPU in well under a minute; those figures say nothing about the GPU. `--budget-s` bounds the
@@ -28,7 +33,7 @@ import resource
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -48,8 +53,8 @@ CARD_PEAKS: dict[str, tuple[float, float, float]] = {
     "H100": (989.0, 67.0, 3.35),  # SXM; matched after the more specific H100 names
     "A100": (312.0, 19.5, 2.0),
 }
-ROW_NAMES = ("environment", "orbit default", "orbit preview", "paper steps/s", "clip 48f 256x256",
-             "clip 100f 854x480", "clips at once")
+ROW_NAMES = ("environment", "orbit default", "orbit torch flow", "orbit preview", "paper steps/s", "flow s/flow",
+             "clip 48f 256x256", "clip 48f torch", "clip 100f 854x480", "fusion on device", "clips at once")
 
 
 @dataclass
@@ -64,12 +69,23 @@ class Sizes:
     clip100: tuple[int, int, int] = (100, 854, 480)
     clip_steps: int | None = None
     many: tuple[int, int, int, int] = (10, 32, 256, 256)  # clips, frames, width, height
+    torch_flow: dict[str, Any] = field(default_factory=dict)  # FlowConfig fields of every torch flow run ({}: defaults)
+    flow_sizes: tuple[tuple[int, int], ...] = ((256, 256), (854, 480))  # width, height of the per-flow timing
+    dis_flows: int = 8  # flows per DIS timing
+    torch_flows: int = 32  # flows per torch timing (a whole batch of the largest size)
+    torch_batches: tuple[int, ...] = (1, 8, 32)  # torch_batch values timed on CUDA (the CPU caps it at 2)
+    flow_repeats: int = 2
+    fusion_queries: int = 400
 
 
 FULL = Sizes(orbit_frames=None)
+# The torch flow runs 5 warps x 30 iterations per level: 1.6 s a 256x256 flow on the 2-core development machine,
+# so the tiny runs solve it coarsely (the smoke run checks the path, not the flow).
 TINY = Sizes(orbit_frames="1001-1006", orbit_steps={"default": 4, "preview": 4}, paper_steps=2,
              paper_extra={"sampler.pairs_per_step": 2, "sampler.points_per_pair": 16},
-             clip48=(5, 64, 64), clip100=(5, 107, 60), clip_steps=3, many=(2, 4, 48, 48))
+             clip48=(5, 64, 64), clip100=(5, 107, 60), clip_steps=3, many=(2, 4, 48, 48),
+             torch_flow={"torch_warps": 1, "torch_iterations": 5}, flow_sizes=((64, 64), (107, 60)), dis_flows=2,
+             torch_flows=2, torch_batches=(2,), flow_repeats=1, fusion_queries=40)
 
 
 @dataclass
@@ -128,28 +144,32 @@ class Check:
         return Row("", f"torch {torch.__version__}, {name}{peak_text}", detail=detail)
 
     def orbit(self, preset: str) -> Row:
-        import numpy as np
-
-        from omnimotion_vfx.evaluation.tapvid_metrics import all_metrics
-
         steps = self.sizes.orbit_steps.get(preset)
         overrides = {"trainer.steps": steps} if steps else {}
-        folder, manifest = self.track(str(SAMPLE / "orbit.%04d.png"), preset, overrides, f"orbit_{preset}",
-                                      frames=self.sizes.orbit_frames, queries=str(SAMPLE / "points.csv"))
-        truth = np.load(SAMPLE / "ground_truth.npz")
-        result = np.load(folder / "tracks.npz")
-        count = result["tracks"].shape[1]
-        queries = truth["query_points"] - np.array([1001, 0, 0], np.float32)
-        scores = all_metrics(queries, truth["tracks"][:, :count], truth["visible"][:, :count], result["tracks"],
-                             result["visible"], (256, 256), "first")
+        scores, manifest, count = self.orbit_scored(preset, overrides, f"orbit_{preset}")
         rate, fit = fit_rate(manifest)
         target = 150.0 if preset == "default" else None
         flops = self.flops_per_step(preset, overrides)
         measured = (f"AJ {scores['AJ']:.1f}, fit {rate:.1f} steps/s ({fit['steps_done']} steps, "
                     f"{self.achieved(flops, rate)}), total {total_s(manifest):.1f} s")
         return Row("", measured, ">= 150 steps/s" if target else "", verdict(rate, target, higher=True, tiny=self.tiny),
-                   detail={"scores": {k: round(float(v), 2) for k, v in scores.items()}, "fit": fit, "flops_per_step": flops,
-                           "timings": manifest.get("timings", {}), "frames": count})
+                   detail={"scores": scores, "fit": fit, "flops_per_step": flops, "timings": manifest.get("timings", {}),
+                           "stage_s": manifest["stage_s"], "frames": count})
+
+    def orbit_torch_flow(self) -> Row:
+        """`default` on the sample plate with the torch flow on the run's device, beside the DIS row."""
+        steps = self.sizes.orbit_steps.get("default")
+        overrides = {**({"trainer.steps": steps} if steps else {}), **self.torch_flow_overrides()}
+        scores, manifest, count = self.orbit_scored("default", overrides, "orbit_default_torch")
+        rate, fit = fit_rate(manifest)
+        flow_s = manifest["stage_s"].get("flow", float("nan"))
+        dis = next((row.detail for row in self.rows if row.name == ROW_NAMES[1] and "scores" in row.detail), None)
+        dis_flow_s = dis["stage_s"].get("flow", float("nan")) if dis else None
+        measured = (f"AJ {scores['AJ']:.1f}" + (f" (DIS {dis['scores']['AJ']:.1f})" if dis else "")
+                    + f", flow {flow_s:.1f} s" + (f" (DIS {dis_flow_s:.1f} s)" if dis else "")
+                    + f", fit {rate:.1f} steps/s, total {total_s(manifest):.1f} s")
+        return Row("", measured, detail={"scores": scores, "fit": fit, "timings": manifest.get("timings", {}),
+                                         "stage_s": manifest["stage_s"], "frames": count, "overrides": overrides})
 
     def paper(self) -> Row:
         from omnimotion_vfx.tracking.presets import run_preset
@@ -167,12 +187,15 @@ class Check:
                    detail={"fit": fit, "flops_per_step": flops, "planned_steps": planned, "projected_min": round(projected_min, 1),
                            "overrides": overrides})
 
-    def clip(self, frames: int, width: int, height: int, target_s: float, target_gb: float | None) -> Row:
+    def clip(self, frames: int, width: int, height: int, target_s: float, target_gb: float | None,
+             torch_flow: bool = False) -> Row:
         folder = self.synthetic_plate(frames, width, height)
         overrides = {"trainer.steps": self.sizes.clip_steps} if self.sizes.clip_steps else {}
+        if torch_flow:
+            overrides.update(self.torch_flow_overrides())
         t0 = time.monotonic()
-        _, manifest = self.track(str(folder / "plate.%04d.png"), "default", overrides, folder.name + "_track",
-                                 grid=4, export="motion")
+        _, manifest = self.track(str(folder / "plate.%04d.png"), "default", overrides,
+                                 folder.name + ("_track_torch" if torch_flow else "_track"), grid=4, export="motion")
         seconds = time.monotonic() - t0
         memory = peak_memory_gb(self.device)
         rate, fit = fit_rate(manifest)
@@ -183,7 +206,81 @@ class Check:
         if ok == "met" and target_gb and self.device == "cuda":
             ok = verdict(peak_gpu_gb(), target_gb, higher=False, tiny=self.tiny)
         return Row("", measured, target, ok, detail={"seconds": round(seconds, 2), "fit": fit,
-                                                     "stage_s": manifest["stage_s"], "size": [frames, width, height]})
+                                                     "stage_s": manifest["stage_s"], "size": [frames, width, height],
+                                                     "overrides": overrides})
+
+    def flow_speed(self) -> Row:
+        """Seconds per flow of DIS on the CPU and of the torch flow on the run's device, each size, with
+        benchmarks/flow_backends.py's moving texture and timing (the raw flow call: no filtering or chaining)."""
+        from benchmarks.flow_backends import measure, moving_texture
+        from omnimotion_vfx.flow import FlowConfig
+
+        s = self.sizes
+        torch_config = FlowConfig(backend="torch").with_overrides(s.torch_flow)
+        batches = s.torch_batches if self.device == "cuda" else (min(torch_config.torch_batch, 2),)
+        parts, sizes = [], []
+        for width, height in s.flow_sizes:
+            video, truth = moving_texture(width, height, max(s.dis_flows, s.torch_flows) + 1)
+            dis_s, dis_px = measure(FlowConfig(), "cpu", video, truth, s.dis_flows, s.flow_repeats)
+            runs = {b: measure(replace(torch_config, torch_batch=b), self.device, video, truth, s.torch_flows,
+                               s.flow_repeats) for b in batches}
+            best = min(runs, key=lambda b: runs[b][0])
+            others = ", ".join(f"batch {b} {runs[b][0]:.4f}" for b in batches if b != best)
+            parts.append(f"{width}x{height}: DIS {dis_s:.4f} (cpu), torch {runs[best][0]:.4f} "
+                         f"({self.device}, batch {best}" + (f"; {others}" if others else "") + ")")
+            sizes.append({"size": [width, height], "dis_s": dis_s, "dis_epe_px": dis_px,
+                          "torch_s": {b: r[0] for b, r in runs.items()},
+                          "torch_epe_px": {b: r[1] for b, r in runs.items()}})
+        return Row("", "; ".join(parts), detail={"sizes": sizes, "torch_device": self.device, "dis_flows": s.dis_flows,
+                                                 "torch_flows": s.torch_flows, "torch_flow": s.torch_flow})
+
+    def fusion(self) -> Row:
+        """`FlowFusion.refine` with the `default` settings over the sample plate's `default` flow, queries at random
+        frames and places with no model (each standing still, as benchmarks/fusion_speed.py): links only
+        (`reacquire=False`, the motion field's seeds) and in full, on the CPU and on the run's device, and how far
+        the device's answer is from the CPU's. On a CPU run both sides are the CPU (a smoke run of the path)."""
+        import numpy as np
+
+        from omnimotion_vfx.flow import compute_correspondences
+        from omnimotion_vfx.fusion import FlowFusion
+        from omnimotion_vfx.io import open_plate
+        from omnimotion_vfx.tracking.presets import run_preset
+
+        run = run_preset("default")
+        video = open_plate(str(SAMPLE / "orbit.%04d.png"), self.sizes.orbit_frames).load_uint8()
+        t0 = time.monotonic()
+        correspondences = compute_correspondences(video, run.flow)
+        flow_s = time.monotonic() - t0
+        frames, height, width = video.shape[:3]
+        rng = np.random.default_rng(0)
+        n = self.sizes.fusion_queries
+        index = rng.integers(0, frames, n)
+        still = np.repeat(rng.uniform((0, 0), (width, height), (n, 1, 2)).astype(np.float32), frames, axis=1)
+        seen = np.ones((n, frames), bool)
+        answers: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+        seconds: dict[str, dict[str, float]] = {}
+        for side, device in (("cpu", "cpu"), ("device", self.device)):
+            t0 = time.monotonic()
+            fusion = FlowFusion(correspondences, run.fusion, video, device)
+            seconds[side] = {"setup": time.monotonic() - t0}
+            fusion.refine(index[:8], still[:8], seen[:8], reacquire=False)  # warm-up: allocations, kernels
+            answers[side] = {}
+            for part, reacquire in (("links", False), ("full", True)):
+                t0 = time.monotonic()
+                answers[side][part] = fusion.refine(index, still, seen, reacquire=reacquire)
+                seconds[side][part] = time.monotonic() - t0
+        agree = {part: {"max_px": float(np.abs(answers["device"][part][0] - answers["cpu"][part][0]).max()),
+                        "visibility_flips": int((answers["device"][part][1] != answers["cpu"][part][1]).sum())}
+                 for part in ("links", "full")}
+        cpu, dev = seconds["cpu"], seconds["device"]
+        other = self.device if self.device != "cpu" else "cpu again"
+        measured = (f"{n} queries x {frames}f: links cpu {cpu['links']:.2f} s, {other} {dev['links']:.2f} s; "
+                    f"full cpu {cpu['full']:.1f} s, {other} {dev['full']:.1f} s; {other} - cpu: links "
+                    f"{agree['links']['max_px']:.2g} px, {agree['links']['visibility_flips']} flips, full "
+                    f"{agree['full']['max_px']:.2g} px, {agree['full']['visibility_flips']} flips of {n * frames}")
+        return Row("", measured, detail={"seconds": seconds, "agreement": agree, "device": self.device, "queries": n,
+                                         "frames": frames, "pairs": len(correspondences.pairs),
+                                         "flow_s": round(flow_s, 2), "peak_memory": peak_memory_gb(self.device)})
 
     def many_clips(self) -> Row:
         count, frames, width, height = self.sizes.many
@@ -202,6 +299,26 @@ class Check:
                                                   "alone_s": round(alone, 2)})
 
     # --- helpers -------------------------------------------------------------------------------------------
+    def orbit_scored(self, preset: str, overrides: dict[str, Any], name: str) -> tuple[dict[str, float], dict, int]:
+        """Track the sample plate's points and score them against its ground truth: (metrics, manifest, frames)."""
+        import numpy as np
+
+        from omnimotion_vfx.evaluation.tapvid_metrics import all_metrics
+
+        folder, manifest = self.track(str(SAMPLE / "orbit.%04d.png"), preset, overrides, name,
+                                      frames=self.sizes.orbit_frames, queries=str(SAMPLE / "points.csv"))
+        truth = np.load(SAMPLE / "ground_truth.npz")
+        result = np.load(folder / "tracks.npz")
+        count = result["tracks"].shape[1]
+        queries = truth["query_points"] - np.array([1001, 0, 0], np.float32)
+        scores = all_metrics(queries, truth["tracks"][:, :count], truth["visible"][:, :count], result["tracks"],
+                             result["visible"], (256, 256), "first")
+        return {k: round(float(v), 2) for k, v in scores.items()}, manifest, count
+
+    def torch_flow_overrides(self) -> dict[str, Any]:
+        """The engine overrides of a job whose flow is the torch backend (on the job's device)."""
+        return {"flow.backend": "torch", **{f"flow.{k}": v for k, v in self.sizes.torch_flow.items()}}
+
     def flops_per_step(self, preset: str, overrides: dict[str, Any]) -> float:
         """Floating-point operations of one fit step (forward and backward), counted by torch's FlopCounterMode
         (matrix products and convolutions only: the MLPs' work, not the elementwise rest) over a 3-step fit
@@ -384,13 +501,12 @@ def main(argv: list[str] | None = None) -> int:
         work.mkdir(parents=True, exist_ok=True)
         check = Check(device, tiny, args.budget_s, work, lambda: write_json(args.json, mode, check.rows))
         s = check.sizes
-        check.step(ROW_NAMES[0], check.environment)
-        check.step(ROW_NAMES[1], lambda: check.orbit("default"))
-        check.step(ROW_NAMES[2], lambda: check.orbit("preview"))
-        check.step(ROW_NAMES[3], check.paper)
-        check.step(ROW_NAMES[4], lambda: check.clip(*s.clip48, target_s=10.0, target_gb=None))
-        check.step(ROW_NAMES[5], lambda: check.clip(*s.clip100, target_s=60.0, target_gb=8.0))
-        check.step(ROW_NAMES[6], check.many_clips)
+        steps = [check.environment, lambda: check.orbit("default"), check.orbit_torch_flow, lambda: check.orbit("preview"),
+                 check.paper, check.flow_speed, lambda: check.clip(*s.clip48, target_s=10.0, target_gb=None),
+                 lambda: check.clip(*s.clip48, target_s=10.0, target_gb=None, torch_flow=True),
+                 lambda: check.clip(*s.clip100, target_s=60.0, target_gb=8.0), check.fusion, check.many_clips]
+        for name, fn in zip(ROW_NAMES, steps, strict=True):
+            check.step(name, fn)
     print(table(check.rows, mode))
     print(f"total {time.monotonic() - check.start:.1f} s; targets are issue 23's (one H100/H200)"
           + ("; tiny figures are not GPU figures" if tiny else ""))

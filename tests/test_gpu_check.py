@@ -14,8 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "gpu_check.py"
-ROWS = ["environment", "orbit default", "orbit preview", "paper steps/s", "clip 48f 256x256", "clip 100f 854x480",
-        "clips at once"]
+ROWS = ["environment", "orbit default", "orbit torch flow", "orbit preview", "paper steps/s", "flow s/flow",
+        "clip 48f 256x256", "clip 48f torch", "clip 100f 854x480", "fusion on device", "clips at once"]
 
 
 def run_check(tmp_path: Path, *args: str, timeout: float = 120) -> tuple[subprocess.CompletedProcess, dict]:
@@ -51,8 +51,26 @@ def test_cpu_mode_runs_every_step_and_prints_one_row_each(tmp_path: Path) -> Non
     paper = rows["paper steps/s"]["detail"]
     assert paper["planned_steps"] == 100_000
     assert paper["flops_per_step"] > rows["orbit default"]["detail"]["flops_per_step"]  # the published model is the bigger one
-    for clip in ("clip 48f 256x256", "clip 100f 854x480"):
+    for clip in ("clip 48f 256x256", "clip 48f torch", "clip 100f 854x480"):
         assert "motion vectors" in rows[clip]["detail"]["stage_s"]  # the dense export ran
+    assert rows["clip 48f torch"]["detail"]["overrides"]["flow.backend"] == "torch"
+    torch_orbit = rows["orbit torch flow"]
+    assert torch_orbit["detail"]["overrides"]["flow.backend"] == "torch"
+    assert 0.0 <= torch_orbit["detail"]["scores"]["AJ"] <= 100.0 and torch_orbit["detail"]["stage_s"]["flow"] > 0
+    assert "(DIS " in torch_orbit["measured"]
+    flow = rows["flow s/flow"]["detail"]
+    assert [entry["size"] for entry in flow["sizes"]] == [[64, 64], [107, 60]] and flow["torch_device"] == "cpu"
+    for entry in flow["sizes"]:
+        assert entry["dis_s"] > 0 and entry["dis_epe_px"] >= 0
+        assert all(v > 0 for v in entry["torch_s"].values()) and all(v >= 0 for v in entry["torch_epe_px"].values())
+    assert "torch" in rows["flow s/flow"]["measured"] and "(cpu, batch" in rows["flow s/flow"]["measured"]
+    fusion = rows["fusion on device"]["detail"]
+    assert fusion["queries"] == 40 and fusion["device"] == "cpu"
+    for side in ("cpu", "device"):
+        assert all(fusion["seconds"][side][part] > 0 for part in ("setup", "links", "full"))
+    for part in ("links", "full"):  # both sides are the CPU here: the same answer
+        assert fusion["agreement"][part] == {"max_px": 0.0, "visibility_flips": 0}
+    assert "cuda" not in rows["fusion on device"]["measured"]
     exported = sorted((tmp_path / "work" / "plate_5f_107x60_s7_track" / "export" / "motion").glob("*.exr"))
     assert len(exported) == 5, "the dense motion export covers every frame"
     assert len(rows["clips at once"]["detail"]["each_s"]) == 2
