@@ -1,0 +1,144 @@
+"""Fusion levers on the rendered suite: each variant of the fusion's (and flow's) settings on the same flow, per
+clip, with chained flow measured in the same run (docs/engine.md, "Issue 24: accuracy levers").
+
+The fusion runs on flow alone (each query's "model" track is its own position, as `flow-fusion` does), so a
+lever's effect is the fusion's own and a variant costs seconds, not a fit. The flow of each clip is computed
+once into `--cache` and reused by every variant (a variant with `flow.*` settings gets its own). `--rules`
+also scores each visibility rule of the fusion against ground truth: how many frames it hides, how many of
+those are visible, and the precision and recall of "occluded".
+
+    .venv/bin/python benchmarks/fusion_levers.py --only -256,-480 \\
+        --variant 'smooth3={"refine_smoothness": 3.0, "reacquire": false}' \\
+        --variant 'smooth0.3={"reacquire": false}'
+    .venv/bin/python benchmarks/fusion_levers.py --only -256,-480 --rules --variant 'now={"reacquire": false}'
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+
+from omnimotion_vfx.errors import InputError  # noqa: E402
+from omnimotion_vfx.evaluation.runner import evaluate, prepare_clip, query_sets  # noqa: E402
+from omnimotion_vfx.evaluation.suite import clips_matching, suite  # noqa: E402
+from omnimotion_vfx.evaluation.tapvid_metrics import all_metrics  # noqa: E402
+from omnimotion_vfx.flow import compute_correspondences  # noqa: E402
+from omnimotion_vfx.fusion import FlowFusion  # noqa: E402
+from omnimotion_vfx.tracking.presets import run_preset  # noqa: E402
+
+
+def parse_variant(text: str) -> tuple[str, dict]:
+    name, _, settings = text.partition("=")
+    try:
+        overrides = json.loads(settings or "{}")
+    except ValueError:
+        overrides = None
+    if not name or not isinstance(overrides, dict):
+        raise InputError(f"--variant {text!r}: write NAME={{\"fusion_setting\": value, \"flow.setting\": value}}")
+    return name, overrides
+
+
+class RuleRecorder:
+    """Wraps FlowFusion._visibility to keep what each rule of the first visibility decision says."""
+
+    def __init__(self) -> None:
+        self.rules: dict[str, np.ndarray] = {}
+        self._original = FlowFusion._visibility
+        recorder = self
+
+        def visibility(fusion, query_index, tracks, consensus, reached, model_visible):
+            if not recorder.rules:
+                w, h = fusion.size
+                recorder.rules["outside the image"] = ~((tracks[..., 0] >= 0) & (tracks[..., 0] <= w)
+                                                       & (tracks[..., 1] >= 0) & (tracks[..., 1] <= h)).cpu().numpy()
+                recorder.rules["not reached by the walk"] = ~reached.cpu().numpy()
+                recorder.rules["no agreeing link chain"] = ~fusion._connected(query_index, tracks).cpu().numpy()
+                if consensus is not None:
+                    far = (tracks - consensus).norm(dim=-1) >= fusion.scale * fusion.config.refine_disagreement_px
+                    recorder.rules["off the link consensus"] = far.cpu().numpy()
+            out = recorder._original(fusion, query_index, tracks, consensus, reached, model_visible)
+            if "as combined" not in recorder.rules:
+                recorder.rules["as combined"] = ~out.cpu().numpy()
+            return out
+
+        FlowFusion._visibility = visibility
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--suite", default="rendered")
+    parser.add_argument("--only", default="", help="clips whose name contains one of these comma-separated parts")
+    parser.add_argument("--variant", action="append", default=[], help='NAME={"setting": value, ...}; fusion settings, '
+                        'and flow settings as "flow.NAME"; repeat for more')
+    parser.add_argument("--no-chained", action="store_true", help="leave out the chained-flow baseline")
+    parser.add_argument("--rules", action="store_true", help="score each visibility rule against ground truth")
+    parser.add_argument("--cache", default=str(Path.home() / ".cache" / "omnimotion_vfx" / "fusion_levers"))
+    args = parser.parse_args(argv)
+    try:
+        variants = dict(parse_variant(text) for text in (args.variant or ["now={}"]))
+        clips = clips_matching(args.suite, args.only) if args.only else suite(args.suite)
+    except InputError as error:
+        print(f"fusion_levers: error: {error}", file=sys.stderr)
+        return 2
+    run = run_preset("default")
+    rule_totals: dict[str, dict[str, list[int]]] = {}
+    table: dict[str, dict[str, tuple[float, float, float, float]]] = {}
+    for spec in clips:
+        clip = prepare_clip(spec)
+        points = query_sets(clip, ("strided",), long_range=False)["strided"]
+        frames, (height, width) = len(clip.video), clip.video.shape[1:3]
+        index = points.queries[:, 0].astype(int)
+        xy = points.queries[:, 1:].astype(np.float64)
+        others = np.ones((len(index), frames), bool)
+        others[np.arange(len(index)), index] = False
+        if not args.no_chained:
+            row = evaluate(clip, "chained-flow")
+            table.setdefault(spec.name, {})["chained flow"] = (row["AJ"], row["OA"], row["TC"], row["seconds"])
+        for name, overrides in variants.items():
+            flow_settings = {k[len("flow."):]: v for k, v in overrides.items() if k.startswith("flow.")}
+            fusion_settings = {k: v for k, v in overrides.items() if not k.startswith("flow.")}
+            key = hashlib.sha1(json.dumps(flow_settings, sort_keys=True).encode()).hexdigest()[:8]
+            correspondences = compute_correspondences(clip.video, run.flow.with_overrides(flow_settings),
+                                                      Path(args.cache) / f"{spec.name}-{key}")
+            recorder = RuleRecorder() if args.rules else None
+            start = time.perf_counter()
+            fusion = FlowFusion(correspondences, run.fusion.with_overrides(fusion_settings), clip.video)
+            tracks, visible = fusion.refine(index, np.repeat(xy[:, None], frames, axis=1), np.ones((len(index), frames), bool))
+            seconds = time.perf_counter() - start
+            if recorder is not None:
+                FlowFusion._visibility = recorder._original
+                for rule, hides in recorder.rules.items():
+                    hides = hides & others
+                    totals = rule_totals.setdefault(name, {}).setdefault(rule, [0, 0, 0])
+                    totals[0] += int((hides & ~points.visible).sum())
+                    totals[1] += int((hides & points.visible).sum())
+                    totals[2] += int((~points.visible & others).sum())
+            metrics = all_metrics(points.queries, points.tracks, points.visible, tracks, visible, (width, height), "strided")
+            table.setdefault(spec.name, {})[name] = (metrics["AJ"], metrics["OA"], metrics["TC"], seconds)
+            print(f"{spec.name:20s} {name:16s} AJ {metrics['AJ']:5.1f} OA {metrics['OA']:5.1f} TC {metrics['TC']:.2f} "
+                  f"fusion {seconds:.1f} s", flush=True)
+    columns = list(next(iter(table.values())).keys()) if table else []
+    print("\n| clip | " + " | ".join(columns) + " |\n|" + "---|" * (len(columns) + 1))
+    for clip_name, row in table.items():
+        print(f"| {clip_name} | " + " | ".join(f"{row[c][0]:.1f} / {row[c][1]:.1f}" for c in columns) + " |")
+    print("| mean AJ / OA / TC | " + " | ".join(
+        "{:.1f} / {:.1f} / {:.2f}".format(*(np.mean([row[c][k] for row in table.values()]) for k in range(3)))
+        for c in columns) + " |")
+    for name, rules in rule_totals.items():
+        print(f"\nvisibility rules, {name}: | rule | hides | of them visible | occluded precision | occluded recall |")
+        for rule, (right, wrong, occluded) in rules.items():
+            print(f"| {rule} | {right + wrong} | {wrong} | {right / max(right + wrong, 1):.3f} | {right / max(occluded, 1):.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
