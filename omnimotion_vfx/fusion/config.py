@@ -24,8 +24,9 @@ class FusionConfig:
     # weight of the squared acceleration of the track (per frame, vs one link). 3.0 until 2026-12-04: it smoothed
     # away handheld shake (cloth-shake-480 AJ 73.9 -> 95.1 at 0.3, flow alone, docs/engine.md "Issue 24")
     refine_smoothness: float = 0.3
-    refine_consensus_check: bool = False  # also hide frames where the track leaves a link-consensus solve (below);
-    # off since 2026-12-04: on the rendered suite 58 % of the frames it hid were visible (docs/engine.md "Issue 24")
+    # also hide frames where the track leaves a link-consensus solve (below): AJ-neutral on the rendered suite
+    # (-1.7 OA there), +11.8 AJ on the sample plate, whose layers slide over each other (docs/engine.md "Issue 24")
+    refine_consensus_check: bool = True
     refine_consensus_smoothness: float = 0.1  # the acceleration weight of that consensus solve
     refine_visibility: str = "flow"  # "flow" | "model" | "both" (link_fusion.py)
     refine_visibility_px: float = 1.0  # a link agrees with a visible track within about this (256 raster)

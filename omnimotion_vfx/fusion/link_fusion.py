@@ -16,10 +16,10 @@ what they lost and places the visible frames more exactly:
    (`refine_cycle_sigma_px`) and robustly (Cauchy, scale 16 -> 2 px over the iterations); an acceleration
    penalty (`refine_smoothness`) keeps the track coherent (TC) and carries it smoothly through lost frames.
 3. **Visibility** (`refine_visibility="flow"`): a frame is visible where it was reached and where a chain of
-   agreeing links connects it to the query frame (forward-backward evidence). With `refine_consensus_check`
-   the track must also agree (within `refine_disagreement_px`) with a link-consensus solve (the same links,
-   no pull to the walk): meant for points that slid onto an occluder, it hid more visible frames than occluded
-   ones on the rendered suite, so it is off. "model" keeps the engine's opacity rule; "both" needs both.
+   agreeing links connects it to the query frame (forward-backward evidence), and (`refine_consensus_check`)
+   where the track agrees within `refine_disagreement_px` with a link-consensus solve (the same links, no
+   pull to the walk): a point that slid onto an occluder is reached and connected, but the links of the
+   surface it left outvote it there. "model" keeps the engine's opacity rule; "both" needs both.
 4. **Re-acquisition** (with the video, `reacquire`): lost frames re-found from tracked points of the query's own
    surface (surface_reacquisition.py), then frames still lost re-detected by their appearance over the whole
    frame (appearance_redetection.py, `redetect`), join the re-solve as reached and are visible. Last
