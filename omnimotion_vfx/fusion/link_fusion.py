@@ -48,8 +48,9 @@ from .config import FusionConfig
 from .flow_stack import FlowStack
 from .surface_reacquisition import SurfaceReacquisition
 
-SOLVE_BYTES = 256 << 20  # memory for one chunk of [n, T, T] float64 normal equations (built frame-major, then transposed)
-LINK_POINTS = 1 << 20  # pair-track points read at once in a solve (bounds the [pairs, n, 2] arrays to 16 MiB):
+SOLVE_BYTES = 64 << 20  # memory for one chunk of [n, T, T] float64 normal equations (built frame-major, then transposed)
+LINK_POINTS = 1 << 18  # pair-track points read at once in a solve (bounds the [pairs, n, 2] arrays to 4 MiB;
+# 1 << 20 with 256 MiB solve chunks raised the dense export's peak RSS by 400 MB on a 48-frame clip):
 # few queries read every pair in one block, so a solve is a few large tensor operations, not many small ones
 
 # Where, in a chunk's progress, the link passes, re-acquisition and re-detection end (placing the visible frames
