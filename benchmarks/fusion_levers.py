@@ -48,29 +48,25 @@ def parse_variant(text: str) -> tuple[str, dict]:
 
 
 class RuleRecorder:
-    """Wraps FlowFusion._visibility to keep what each rule of the first visibility decision says."""
+    """Keeps what each of the fusion's visibility rules (`FlowFusion.visibility_rules`) says the first time a
+    refine decides visibility (the link passes, before any re-acquisition), and the decision itself."""
 
     def __init__(self) -> None:
         self.rules: dict[str, np.ndarray] = {}
-        self._original = FlowFusion._visibility
+        self._original = FlowFusion.visibility_rules
         recorder = self
 
-        def visibility(fusion, query_index, tracks, consensus, reached, model_visible):
+        def visibility_rules(fusion, *args):
+            rules = recorder._original(fusion, *args)
             if not recorder.rules:
-                w, h = fusion.size
-                recorder.rules["outside the image"] = ~((tracks[..., 0] >= 0) & (tracks[..., 0] <= w)
-                                                       & (tracks[..., 1] >= 0) & (tracks[..., 1] <= h)).cpu().numpy()
-                recorder.rules["not reached by the walk"] = ~reached.cpu().numpy()
-                recorder.rules["no agreeing link chain"] = ~fusion._connected(query_index, tracks).cpu().numpy()
-                if consensus is not None:
-                    far = (tracks - consensus).norm(dim=-1) >= fusion.scale * fusion.config.refine_disagreement_px
-                    recorder.rules["off the link consensus"] = far.cpu().numpy()
-            out = recorder._original(fusion, query_index, tracks, consensus, reached, model_visible)
-            if "as combined" not in recorder.rules:
-                recorder.rules["as combined"] = ~out.cpu().numpy()
-            return out
+                recorder.rules = {name: ~allowed.cpu().numpy() for name, allowed in rules.items()}
+                recorder.rules["all together"] = np.logical_or.reduce(list(recorder.rules.values()))
+            return rules
 
-        FlowFusion._visibility = visibility
+        FlowFusion.visibility_rules = visibility_rules
+
+    def restore(self) -> None:
+        FlowFusion.visibility_rules = self._original
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             tracks, visible = fusion.refine(index, np.repeat(xy[:, None], frames, axis=1), np.ones((len(index), frames), bool))
             seconds = time.perf_counter() - start
             if recorder is not None:
-                FlowFusion._visibility = recorder._original
+                recorder.restore()
                 for rule, hides in recorder.rules.items():
                     hides = hides & others
                     totals = rule_totals.setdefault(name, {}).setdefault(rule, [0, 0, 0])
@@ -134,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         "{:.1f} / {:.1f} / {:.2f}".format(*(np.mean([row[c][k] for row in table.values()]) for k in range(3)))
         for c in columns) + " |")
     for name, rules in rule_totals.items():
-        print(f"\nvisibility rules, {name}: | rule | hides | of them visible | occluded precision | occluded recall |")
+        print(f"\nvisibility rules, {name} (a frame is hidden where a rule fails): | rule | hides | of them visible | occluded precision | occluded recall |")
         for rule, (right, wrong, occluded) in rules.items():
             print(f"| {rule} | {right + wrong} | {wrong} | {right / max(right + wrong, 1):.3f} | {right / max(occluded, 1):.3f} |")
     return 0

@@ -116,13 +116,12 @@ class FlowFusionTracker:
     def __init__(self, video: np.ndarray, geometry: ClipGeometry, context: TrackerContext) -> None:
         from ..engine.tracker import resolve_device  # torch loads only when this baseline is used
         from ..fusion import FlowFusion
-        from ..tracking.presets import fusion_field, run_preset, split_flow_overrides
+        from ..tracking.presets import FLOW_PREFIX, fusion_field, run_preset
 
-        flow_overrides, others = split_flow_overrides(context.overrides)
-        # fusion.* overrides reach this baseline too (experiments measure the fusion without a fit)
-        fusion_overrides = {k: v for k, v in others.items() if fusion_field(k) is not None}
-        run = run_preset(context.preset).with_overrides(fusion_overrides)
-        self.flow_config = resolve_backend(run.flow.with_overrides(flow_overrides), context.device)
+        # flow.* and fusion.* overrides reach this baseline (engine keys mean nothing without a fit)
+        run = run_preset(context.preset).with_overrides(
+            {k: v for k, v in context.overrides.items() if k.startswith(FLOW_PREFIX) or fusion_field(k) is not None})
+        self.flow_config = resolve_backend(run.flow, context.device)
         correspondences = compute_correspondences(video, self.flow_config, context.work_dir / "flow", context.progress,
                                                   context.stop, context.device)
         self.fusion = FlowFusion(correspondences, run.fusion, video, resolve_device(context.device))

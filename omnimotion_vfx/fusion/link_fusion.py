@@ -177,6 +177,8 @@ class FlowFusion:
                 progress(1.0)
             return fused, visible
         share = _SHARES if self.redetection is not None else _SHARES_WITHOUT_REDETECTION
+        if not cfg.reacquire_visible:  # no placement pass: re-detection (or re-acquisition) ends the chunk
+            share = (share[0], share[1], 1.0) if self.redetection is not None else (share[0], 1.0, 1.0)
         if progress is not None:
             progress(share[0])
         index, fused_np, visible_np = query_index.cpu().numpy(), fused.cpu().numpy(), visible.cpu().numpy()
@@ -329,18 +331,28 @@ class FlowFusion:
         return joined
 
     @_one_cpu_thread
+    def visibility_rules(self, query_index: torch.Tensor, tracks: torch.Tensor, consensus: torch.Tensor | None,
+                         reached: torch.Tensor, model_visible: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Each rule of `refine_visibility` by name -> bool [N, T], True where it lets the frame be visible; a frame
+        is visible where all agree (benchmarks/fusion_levers.py scores each against ground truth)."""
+        w, h = self.size
+        rules = {"inside the image": (tracks[..., 0] >= 0) & (tracks[..., 0] <= w) & (tracks[..., 1] >= 0) & (tracks[..., 1] <= h)}
+        if self.config.refine_visibility == "model":
+            return {**rules, "model opacity": model_visible}
+        rules["reached by the walk"] = reached
+        rules["joined by agreeing links"] = self._connected(query_index, tracks)
+        if consensus is not None:
+            rules["near the link consensus"] = (torch.linalg.vector_norm(tracks - consensus, dim=-1)
+                                                < self.scale * self.config.refine_disagreement_px)
+        if self.config.refine_visibility == "both":
+            rules["model opacity"] = model_visible
+        return rules
+
+    @_one_cpu_thread
     def _visibility(self, query_index: torch.Tensor, tracks: torch.Tensor, consensus: torch.Tensor | None, reached: torch.Tensor,
                     model_visible: torch.Tensor) -> torch.Tensor:
-        mode = self.config.refine_visibility
-        w, h = self.size
-        inside = (tracks[..., 0] >= 0) & (tracks[..., 0] <= w) & (tracks[..., 1] >= 0) & (tracks[..., 1] <= h)
-        if mode == "model":
-            visible = model_visible & inside
-        else:
-            visible = inside & reached & self._connected(query_index, tracks)
-            if consensus is not None:
-                visible &= torch.linalg.vector_norm(tracks - consensus, dim=-1) < self.scale * self.config.refine_disagreement_px
-            if mode == "both":
-                visible &= model_visible
+        visible = torch.ones_like(reached)
+        for evidence in self.visibility_rules(query_index, tracks, consensus, reached, model_visible).values():
+            visible &= evidence
         visible[torch.arange(len(tracks), device=self.device), query_index] = True
         return visible
