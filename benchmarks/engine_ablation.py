@@ -56,8 +56,8 @@ def run_clip(spec, presets: list[str], points: int, work: Path, rows: dict) -> N
         score(f"{name}: model only (published inference)", *tracker.track_internal(index, xy, refine=False), fit_s)
         score(f"{name}: model + flow fusion", *tracker.track_internal(index, xy, refine=True), fit_s)
         still = np.repeat(xy[:, None], frames, 1)  # the model's pull replaced by the query position
-        for label, fusion in (("flow fusion without the model", tracker.fusion),
-                              ("flow fusion without the model or re-acquisition", FlowFusion(corr, run.fusion))):
+        for label, fusion in (("flow fusion without the model", FlowFusion(corr, run.fusion.without_model(), video)),
+                              ("flow fusion without the model or re-acquisition", FlowFusion(corr, run.fusion.without_model()))):
             t1 = time.perf_counter()
             fused = fusion.refine(index, still, np.ones(still.shape[:2], bool))
             score(f"{name}: {label}", *fused, flow_s + time.perf_counter() - t1)

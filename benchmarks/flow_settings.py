@@ -45,7 +45,7 @@ def score_setting(clips: list, finest_scale: int, work: Path) -> dict[str, list]
         rows["chained flow"].append(all_metrics(points.queries, points.tracks, points.visible, *chained(points.queries), size))
         index, xy = points.queries[:, 0].astype(np.int64), points.queries[:, 1:].astype(np.float32)
         still = np.repeat(xy[:, None], frames, 1)  # no model: frames the flow cannot reach stay at the query
-        fused = FlowFusion(corr, run_preset("default").fusion).refine(index, still, np.ones(still.shape[:2], bool))
+        fused = FlowFusion(corr, run_preset("default").fusion.without_model()).refine(index, still, np.ones(still.shape[:2], bool))
         rows["flow fusion"].append(all_metrics(points.queries, points.tracks, points.visible, *fused, size))
     return rows
 

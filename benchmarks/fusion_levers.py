@@ -48,25 +48,43 @@ def parse_variant(text: str) -> tuple[str, dict]:
 
 
 class RuleRecorder:
-    """Keeps what each of the fusion's visibility rules (`FlowFusion.visibility_rules`) says the first time a
-    refine decides visibility (the link passes, before any re-acquisition), and the decision itself."""
+    """Keeps what each of the fusion's visibility rules (`FlowFusion.visibility_rules`) says where a refine first
+    decides visibility (the link passes, before any re-acquisition), and the decision itself: one record per chunk
+    of queries, joined in order. Calls made inside a chunk (re-acquisition's support tracks) are not recorded."""
 
     def __init__(self) -> None:
-        self.rules: dict[str, np.ndarray] = {}
-        self._original = FlowFusion.visibility_rules
-        recorder = self
+        self._chunks: list[dict[str, np.ndarray]] = []
+        self._original_rules, self._original_chunk = FlowFusion.visibility_rules, FlowFusion._refine_chunk
+        recorder, depth = self, [0]
+
+        def refine_chunk(fusion, *args, **kwargs):
+            depth[0] += 1
+            if depth[0] == 1:
+                recorder._chunks.append({})
+            try:
+                return recorder._original_chunk(fusion, *args, **kwargs)
+            finally:
+                depth[0] -= 1
 
         def visibility_rules(fusion, *args):
-            rules = recorder._original(fusion, *args)
-            if not recorder.rules:
-                recorder.rules = {name: ~allowed.cpu().numpy() for name, allowed in rules.items()}
-                recorder.rules["all together"] = np.logical_or.reduce(list(recorder.rules.values()))
+            rules = recorder._original_rules(fusion, *args)
+            if depth[0] == 1 and not recorder._chunks[-1]:
+                chunk = {name: ~allowed.cpu().numpy() for name, allowed in rules.items()}
+                chunk["all together"] = np.logical_or.reduce(list(chunk.values()))
+                recorder._chunks[-1] = chunk
             return rules
 
-        FlowFusion.visibility_rules = visibility_rules
+        FlowFusion._refine_chunk, FlowFusion.visibility_rules = refine_chunk, visibility_rules
+
+    @property
+    def rules(self) -> dict[str, np.ndarray]:
+        """Rule name -> bool [N, T], True where that rule hides the frame, over every query of the refine."""
+        if not self._chunks:
+            return {}
+        return {name: np.concatenate([chunk[name] for chunk in self._chunks]) for name in self._chunks[0]}
 
     def restore(self) -> None:
-        FlowFusion.visibility_rules = self._original
+        FlowFusion.visibility_rules, FlowFusion._refine_chunk = self._original_rules, self._original_chunk
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                                                       Path(args.cache) / f"{spec.name}-{key}")
             recorder = RuleRecorder() if args.rules else None
             start = time.perf_counter()
-            fusion = FlowFusion(correspondences, run.fusion.with_overrides(fusion_settings), clip.video)
+            fusion = FlowFusion(correspondences, run.fusion.without_model().with_overrides(fusion_settings), clip.video)
             tracks, visible = fusion.refine(index, np.repeat(xy[:, None], frames, axis=1), np.ones((len(index), frames), bool))
             seconds = time.perf_counter() - start
             if recorder is not None:

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    settings = run_preset(args.preset).fusion
+    settings = run_preset(args.preset).fusion.without_model()  # anchors are the queries: no model
     print(f"flow preset {args.flow}, fusion settings of {args.preset}")
     print("| clip | queries | frames | flow s (pairs) | fusion s | re-detection s | s per query | AJ | TC |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -261,7 +261,7 @@ class Check:
         seconds: dict[str, dict[str, float]] = {}
         for side, device in (("cpu", "cpu"), ("device", self.device)):
             t0 = time.monotonic()
-            fusion = FlowFusion(correspondences, run.fusion, video, device)
+            fusion = FlowFusion(correspondences, run.fusion.without_model(), video, device)
             seconds[side] = {"setup": time.monotonic() - t0}
             fusion.refine(index[:8], still[:8], seen[:8], reacquire=False)  # warm-up: allocations, kernels
             answers[side] = {}

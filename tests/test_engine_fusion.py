@@ -47,7 +47,7 @@ def test_fusion_marks_the_hidden_frames_and_refinds_the_points(scene):
     corr, xy, truth, gt_visible = scene
     assert (~gt_visible).any(axis=1).all() and gt_visible[:, -1].all()  # every point hides and comes back
     still = np.repeat(xy[:, None], FRAMES, 1).astype(np.float32)
-    tracks, visible = FlowFusion(corr, run_preset("preview").fusion).refine(
+    tracks, visible = FlowFusion(corr, run_preset("preview").fusion.without_model()).refine(
         np.zeros(len(xy), np.int64), still, np.ones(still.shape[:2], bool))
     error = np.linalg.norm(tracks - truth, axis=-1)
     hidden, shown = ~gt_visible, gt_visible

@@ -45,7 +45,7 @@ def _refine(fusion: FlowFusion, index: np.ndarray, xy: np.ndarray) -> tuple[np.n
 
 @pytest.fixture(scope="module")
 def config():
-    return run_preset("preview").fusion
+    return run_preset("preview").fusion.without_model()  # `_refine`'s still model has no depth order to ask
 
 
 def test_exact_flow_recovers_the_truth_and_pins_the_query_frame(config):
@@ -68,6 +68,27 @@ def test_a_frame_no_link_reaches_keeps_the_model_and_is_hidden(config):
     tracks, visible = _refine(fusion, index, xy)
     assert not visible[:, LOST].any() and visible[:, np.arange(FRAMES) != LOST].all()
     assert np.abs(tracks[:, LOST] - truth[:, LOST]).max() < 0.05  # ... and the solve carries the track through it
+
+
+def test_the_models_depth_order_decides_a_frame_no_link_reaches():
+    """"flow+model" (the presets'): where the links miss a frame, the fitted model's visibility decides it; where
+    links reach, flow evidence alone does, whatever the model says."""
+    config = run_preset("preview").fusion
+    assert config.refine_visibility == "flow+model"
+    index, _, truth = _queries()
+    index[index == LOST] = 0
+    xy = truth[np.arange(len(index)), index]
+    fusion = FlowFusion(_correspondences(lost=LOST), config)
+    model = truth.astype(np.float32)  # a model that tracks well ...
+    says_visible = np.arange(len(index)) % 2 == 0  # ... and calls the lost frame visible for half the queries
+    model_visible = np.ones((len(index), FRAMES), bool)
+    model_visible[~says_visible, LOST] = False
+    model_visible[:, 2] = False  # a frame the links reach: the model's word is not needed there
+    model_visible[np.arange(len(index)), index] = True
+    tracks, visible = fusion.refine(index, model, model_visible)
+    np.testing.assert_array_equal(visible[:, LOST], says_visible)
+    assert visible[:, np.arange(FRAMES) != LOST].all()
+    assert np.abs(tracks - truth).max() < 0.05
 
 
 def test_chunked_queries_and_pair_blocks_give_the_same_tracks(config, monkeypatch):

@@ -45,7 +45,7 @@ def clip():
 
 def _fused_error(clip, place: bool) -> tuple[np.ndarray, np.ndarray]:
     video, corr = clip
-    config = replace(run_preset("default").fusion, redetect=False, reacquire_visible=place)
+    config = replace(run_preset("default").fusion.without_model(), redetect=False, reacquire_visible=place)
     still = np.repeat(QUERIES[:, None], FRAMES, 1)
     tracks, visible = FlowFusion(corr, config, video).refine(np.zeros(len(QUERIES), np.int64), still,
                                                            np.ones(still.shape[:2], bool))
@@ -65,7 +65,7 @@ def test_drifting_visible_frames_are_placed_back_on_their_surface(clip):
 def test_refine_reports_its_progress_without_changing_the_tracks(clip):
     """The "queries" stage of a run hears how far the passes are; the tracks are the same with or without it."""
     video, corr = clip
-    fusion = FlowFusion(corr, run_preset("default").fusion, video)
+    fusion = FlowFusion(corr, run_preset("default").fusion.without_model(), video)
     assert fusion.reacquisition is not None and fusion.redetection is not None
     still = np.repeat(QUERIES[:, None], FRAMES, 1)
     args = (np.zeros(len(QUERIES), np.int64), still, np.ones(still.shape[:2], bool))

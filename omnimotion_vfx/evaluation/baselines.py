@@ -124,7 +124,7 @@ class FlowFusionTracker:
         self.flow_config = resolve_backend(run.flow, context.device)
         correspondences = compute_correspondences(video, self.flow_config, context.work_dir / "flow", context.progress,
                                                   context.stop, context.device)
-        self.fusion = FlowFusion(correspondences, run.fusion, video, resolve_device(context.device))
+        self.fusion = FlowFusion(correspondences, run.fusion.without_model(), video, resolve_device(context.device))
         self.geometry = geometry
         self.frames = len(video)
 

@@ -4,11 +4,14 @@ override single fields as `fusion.NAME` (docs/engine.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from ..dotted_overrides import apply_overrides
 from ..errors import InputError
+
+VISIBILITY_RULES = ("flow", "model", "both", "flow+model")
 
 
 @dataclass
@@ -28,7 +31,10 @@ class FusionConfig:
     # (-1.7 OA there), +11.8 AJ on the sample plate, whose layers slide over each other (docs/engine.md "Issue 24")
     refine_consensus_check: bool = True
     refine_consensus_smoothness: float = 0.1  # the acceleration weight of that consensus solve
-    refine_visibility: str = "flow"  # "flow" | "model" | "both" (link_fusion.py)
+    # "flow" | "model" | "both" | "flow+model" (link_fusion.py). "flow" until 2026-12-05; "flow+model" lets the fitted
+    # model's depth order vouch for frames the flow links missed: same AJ, +0.3 OA on the rendered suite, thin-poles
+    # +0.9 AJ / +1.7 OA (docs/engine.md "Issue 24"). Without a fit it means "flow" (`without_model`).
+    refine_visibility: str = "flow+model"
     refine_visibility_px: float = 1.0  # a link agrees with a visible track within about this (256 raster)
     refine_support: float = 0.5  # agreeing-link weight that joins two frames
     refine_disagreement_px: float = 4.0  # track vs link consensus (or a re-found position) beyond this -> occluded (256 raster)
@@ -61,11 +67,16 @@ class FusionConfig:
         out.check()
         return out
 
+    def without_model(self) -> "FusionConfig":
+        """These settings for a fusion with no fitted model behind it (the flow-fusion baseline, the levers
+        benchmark): only the flow's visibility evidence, since there is no depth order to ask."""
+        return dataclasses.replace(self, refine_visibility="flow")
+
     def check(self) -> None:
         """Fusion settings a user can override: a clear error before minutes of flow and fitting, not a
         traceback from inside the fusion."""
-        if self.refine_visibility not in ("flow", "model", "both"):
-            raise InputError(f"fusion.refine_visibility must be flow, model or both, got {self.refine_visibility!r}")
+        if self.refine_visibility not in VISIBILITY_RULES:
+            raise InputError(f"fusion.refine_visibility must be one of {', '.join(VISIBILITY_RULES)}, got {self.refine_visibility!r}")
         positive = ("refine_sigma_px", "refine_sigma_start_px", "reacquire_spacing_px", "reacquire_radius_px",
                     "reacquire_inlier_px", "reacquire_patch_px", "reacquire_pull", "reacquire_visible_px",
                     "redetect_back_px", "redetect_confirm_px")

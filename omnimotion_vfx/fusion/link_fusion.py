@@ -19,7 +19,10 @@ what they lost and places the visible frames more exactly:
    agreeing links connects it to the query frame (forward-backward evidence), and (`refine_consensus_check`)
    where the track agrees within `refine_disagreement_px` with a link-consensus solve (the same links, no
    pull to the walk): a point that slid onto an occluder is reached and connected, but the links of the
-   surface it left outvote it there. "model" keeps the engine's opacity rule; "both" needs both.
+   surface it left outvote it there. "model" keeps the engine's opacity rule; "both" needs both;
+   "flow+model" (the presets') lets the model's depth order vouch for a frame the walk or the link chains
+   missed, the image and consensus checks still applying: links break on visible points too (lighting,
+   texture, thin occluders passing), depth order does not need them.
 4. **Re-acquisition** (with the video, `reacquire`): lost frames re-found from tracked points of the query's own
    surface (surface_reacquisition.py), then frames still lost re-detected by their appearance over the whole
    frame (appearance_redetection.py, `redetect`), join the re-solve as reached and are visible. Last
@@ -153,12 +156,14 @@ class FlowFusion:
             sl = slice(start, start + chunk)
             still = self._tensor(xy[sl], torch.float64)[:, None].expand(-1, t, -1)
             fused, seen = self._refine_chunk(self._tensor(frame[sl], torch.int64), still,
-                                             torch.ones(still.shape[:2], dtype=torch.bool, device=self.device), False)
+                                             torch.ones(still.shape[:2], dtype=torch.bool, device=self.device), False,
+                                             with_model=False)
             out[sl], vis[sl] = fused.cpu().numpy(), seen.cpu().numpy()
         return out, vis
 
     def _refine_chunk(self, query_index: torch.Tensor, model: torch.Tensor, model_visible: torch.Tensor,
-                      reacquire: bool, progress: Fraction | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                      reacquire: bool, progress: Fraction | None = None, with_model: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """`with_model=False`: `model` is no fitted track (re-acquisition's supports), so no depth order vouches."""
         cfg = self.config
         rows = torch.arange(len(model), device=self.device)
         walk, reached = self._propagate(query_index, model)
@@ -172,10 +177,12 @@ class FlowFusion:
         pull = lost + reached.double() * cfg.refine_walk_weight
         fused = self._solve(query_index, walk, reached, target, pull, cfg.refine_smoothness)
         visible = self._visibility(query_index, fused, consensus, reached, model_visible)
+        vouched = (self._vouched_by_model(fused, consensus, model_visible) if with_model
+                   else torch.zeros_like(model_visible))
         if not reacquire or self.reacquisition is None:
             if progress is not None:
                 progress(1.0)
-            return fused, visible
+            return fused, visible | vouched
         share = _SHARES if self.redetection is not None else _SHARES_WITHOUT_REDETECTION
         if not cfg.reacquire_visible:  # no placement pass: re-detection (or re-acquisition) ends the chunk
             share = (share[0], share[1], 1.0) if self.redetection is not None else (share[0], 1.0, 1.0)
@@ -199,7 +206,7 @@ class FlowFusion:
             fused = self._place(query_index, fused, visible, part_of(progress, share[2], 1.0))
         if progress is not None:
             progress(1.0)
-        return fused, visible
+        return fused, visible | vouched
 
     def _place(self, query_index: torch.Tensor, fused: torch.Tensor, visible: torch.Tensor,
                progress: Fraction | None = None) -> torch.Tensor:
@@ -347,6 +354,19 @@ class FlowFusion:
         if self.config.refine_visibility == "both":
             rules["model opacity"] = model_visible
         return rules
+
+    def _vouched_by_model(self, tracks: torch.Tensor, consensus: torch.Tensor | None,
+                          model_visible: torch.Tensor) -> torch.Tensor:
+        """bool [N, T]: frames the fitted model's depth order calls visible, inside the image and near the link
+        consensus, where `refine_visibility` is "flow+model" (else none). They are added after re-acquisition,
+        so a frame the links missed is still re-found by the image first; depth order then keeps the rest."""
+        if self.config.refine_visibility != "flow+model":
+            return torch.zeros_like(model_visible)
+        w, h = self.size
+        vouched = model_visible & (tracks[..., 0] >= 0) & (tracks[..., 0] <= w) & (tracks[..., 1] >= 0) & (tracks[..., 1] <= h)
+        if consensus is not None:
+            vouched &= torch.linalg.vector_norm(tracks - consensus, dim=-1) < self.scale * self.config.refine_disagreement_px
+        return vouched
 
     @_one_cpu_thread
     def _visibility(self, query_index: torch.Tensor, tracks: torch.Tensor, consensus: torch.Tensor | None, reached: torch.Tensor,
