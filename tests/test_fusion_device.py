@@ -70,25 +70,38 @@ def test_a_frame_no_link_reaches_keeps_the_model_and_is_hidden(config):
     assert np.abs(tracks[:, LOST] - truth[:, LOST]).max() < 0.05  # ... and the solve carries the track through it
 
 
-def test_the_models_depth_order_decides_a_frame_no_link_reaches():
-    """"flow+model" (the presets'): where the links miss a frame, the fitted model's visibility decides it; where
-    links reach, flow evidence alone does, whatever the model says."""
+def test_the_models_depth_order_decides_a_frame_the_walk_cannot_reach():
+    """"flow+model" (the presets'): no valid link leads into frame LOST, so the walk never reaches it, but the
+    links out of it agree with the track, so a chain joins it: the flow rules split, and the model's depth order
+    decides. Frames both rules accept stay visible where the model calls them hidden."""
     config = run_preset("preview").fusion
     assert config.refine_visibility == "flow+model"
     index, _, truth = _queries()
     index[index == LOST] = 0
-    xy = truth[np.arange(len(index)), index]
-    fusion = FlowFusion(_correspondences(lost=LOST), config)
-    model = truth.astype(np.float32)  # a model that tracks well ...
-    says_visible = np.arange(len(index)) % 2 == 0  # ... and calls the lost frame visible for half the queries
+    says_visible = np.arange(len(index)) % 2 == 0
     model_visible = np.ones((len(index), FRAMES), bool)
     model_visible[~says_visible, LOST] = False
-    model_visible[:, 2] = False  # a frame the links reach: the model's word is not needed there
+    model_visible[:, 2] = False
     model_visible[np.arange(len(index)), index] = True
-    tracks, visible = fusion.refine(index, model, model_visible)
+    tracks, visible = FlowFusion(_correspondences(lost=LOST), config).refine(index, truth.astype(np.float32), model_visible)
     np.testing.assert_array_equal(visible[:, LOST], says_visible)
     assert visible[:, np.arange(FRAMES) != LOST].all()
     assert np.abs(tracks - truth).max() < 0.05
+
+
+def test_the_models_depth_order_decides_where_the_flow_rules_split():
+    """Where the walk reaches a frame that no agreeing link chain joins (or the reverse), the model's visibility
+    decides, still inside the image and near the link consensus; nowhere else, and never without "flow+model"."""
+    yes, no = torch.tensor([[True, True, True, True, True, False]]), torch.tensor([[True, True, False, False, True, True]])
+    rules = {"inside the image": torch.tensor([[True, True, True, True, False, True]]),
+             "reached by the walk": yes, "joined by agreeing links": no,
+             "near the link consensus": torch.tensor([[True, False, True, True, True, True]])}
+    model = torch.tensor([[True, True, True, False, True, True]])
+    fusion = FlowFusion(_correspondences(), run_preset("preview").fusion)
+    vouched = fusion._vouched_by_model(rules, model)
+    assert vouched.tolist() == [[False, False, True, False, False, True]]
+    flow_only = FlowFusion(_correspondences(), run_preset("preview").fusion.without_model())
+    assert not flow_only._vouched_by_model(rules, model).any()
 
 
 def test_chunked_queries_and_pair_blocks_give_the_same_tracks(config, monkeypatch):

@@ -32,8 +32,9 @@ class FusionConfig:
     refine_consensus_check: bool = True
     refine_consensus_smoothness: float = 0.1  # the acceleration weight of that consensus solve
     # "flow" | "model" | "both" | "flow+model" (link_fusion.py). "flow" until 2026-12-05; "flow+model" lets the fitted
-    # model's depth order vouch for frames the flow links missed: same AJ, +0.3 OA on the rendered suite, thin-poles
-    # +0.9 AJ / +1.7 OA (docs/engine.md "Issue 24"). Without a fit it means "flow" (`without_model`).
+    # model's depth order decide frames the walk reaches but no link chain joins, or the reverse: same AJ (76.6),
+    # +0.3 OA on the rendered suite, thin-poles +0.9 AJ / +1.7 OA (docs/engine.md "Issue 24"). Without a fit it
+    # means "flow" (`without_model`).
     refine_visibility: str = "flow+model"
     refine_visibility_px: float = 1.0  # a link agrees with a visible track within about this (256 raster)
     refine_support: float = 0.5  # agreeing-link weight that joins two frames
