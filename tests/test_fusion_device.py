@@ -5,6 +5,8 @@ exact flows: the fused tracks must recover the truth whatever the model says, pi
 model where no link reaches, and give the same answer however the queries and pairs are chunked and whether the
 flows arrive as float16 or float32. On a machine with CUDA the same fusion on the GPU must match the CPU's."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -71,11 +73,10 @@ def test_a_frame_no_link_reaches_keeps_the_model_and_is_hidden(config):
 
 
 def test_the_models_depth_order_decides_a_frame_the_walk_cannot_reach():
-    """"flow+model" (the presets'): no valid link leads into frame LOST, so the walk never reaches it, but the
-    links out of it agree with the track, so a chain joins it: the flow rules split, and the model's depth order
-    decides. Frames both rules accept stay visible where the model calls them hidden."""
-    config = run_preset("preview").fusion
-    assert config.refine_visibility == "flow+model"
+    """"flow+model": no valid link leads into frame LOST, so the walk never reaches it, but the links out of it
+    agree with the track, so a chain joins it: the flow rules split, and the model's depth order decides. Frames
+    both rules accept stay visible where the model calls them hidden."""
+    config = dataclasses.replace(run_preset("preview").fusion, refine_visibility="flow+model")
     index, _, truth = _queries()
     index[index == LOST] = 0
     says_visible = np.arange(len(index)) % 2 == 0
@@ -91,17 +92,23 @@ def test_the_models_depth_order_decides_a_frame_the_walk_cannot_reach():
 
 def test_the_models_depth_order_decides_where_the_flow_rules_split():
     """Where the walk reaches a frame that no agreeing link chain joins (or the reverse), the model's visibility
-    decides, still inside the image and near the link consensus; nowhere else, and never without "flow+model"."""
-    yes, no = torch.tensor([[True, True, True, True, True, False]]), torch.tensor([[True, True, False, False, True, True]])
-    rules = {"inside the image": torch.tensor([[True, True, True, True, False, True]]),
+    decides, still inside the image, near the link consensus and only where the model's track is the fused one
+    (its depth order is about its own point); nowhere else, and never without "flow+model"."""
+    yes, no = torch.tensor([[True, True, True, True, True, False, True]]), torch.tensor([[True, True, False, False, True, True, False]])
+    rules = {"inside the image": torch.tensor([[True, True, True, True, False, True, True]]),
              "reached by the walk": yes, "joined by agreeing links": no,
-             "near the link consensus": torch.tensor([[True, False, True, True, True, True]])}
-    model = torch.tensor([[True, True, True, False, True, True]])
-    fusion = FlowFusion(_correspondences(), run_preset("preview").fusion)
-    vouched = fusion._vouched_by_model(rules, model)
-    assert vouched.tolist() == [[False, False, True, False, False, True]]
-    flow_only = FlowFusion(_correspondences(), run_preset("preview").fusion.without_model())
-    assert not flow_only._vouched_by_model(rules, model).any()
+             "near the link consensus": torch.tensor([[True, False, True, True, True, True, True]])}
+    model_visible = torch.tensor([[True, True, True, False, True, True, True]])
+    fused = torch.zeros(1, 7, 2, dtype=torch.float64)
+    model = fused.clone()
+    model[0, 6] = 20.0  # the model's point is elsewhere in the last frame: its depth order says nothing here
+    config = dataclasses.replace(run_preset("preview").fusion, refine_visibility="flow+model")
+    fusion = FlowFusion(_correspondences(), config)
+    vouched = fusion._vouched_by_model(rules, model_visible, fused, model)
+    assert vouched.tolist() == [[False, False, True, False, False, True, False]]
+    flow_only = FlowFusion(_correspondences(), config.without_model())
+    assert not flow_only._vouched_by_model(rules, model_visible, fused, model).any()
+    assert run_preset("preview").fusion.refine_visibility == "flow"  # measured AJ-neutral: not the presets' rule
 
 
 def test_chunked_queries_and_pair_blocks_give_the_same_tracks(config, monkeypatch):

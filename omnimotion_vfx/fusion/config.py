@@ -31,11 +31,11 @@ class FusionConfig:
     # (-1.7 OA there), +11.8 AJ on the sample plate, whose layers slide over each other (docs/engine.md "Issue 24")
     refine_consensus_check: bool = True
     refine_consensus_smoothness: float = 0.1  # the acceleration weight of that consensus solve
-    # "flow" | "model" | "both" | "flow+model" (link_fusion.py). "flow" until 2026-12-05; "flow+model" lets the fitted
-    # model's depth order decide frames the walk reaches but no link chain joins, or the reverse: same AJ (76.6),
-    # +0.3 OA on the rendered suite, thin-poles +0.9 AJ / +1.7 OA (docs/engine.md "Issue 24"). Without a fit it
-    # means "flow" (`without_model`).
-    refine_visibility: str = "flow+model"
+    # "flow" | "model" | "both" | "flow+model" (link_fusion.py). "flow+model" lets the fitted model's depth order
+    # decide frames the walk reaches but no link chain joins, or the reverse, where the model's track is the fused
+    # one: on the rendered suite (same fits) AJ 76.6 -> 76.6, OA 88.6 -> 88.8; on the sample plate AJ 89.7 -> 89.2.
+    # Not the default: no measurable gain (docs/engine.md "Issue 24"). Without a fit it means "flow" (`without_model`).
+    refine_visibility: str = "flow"
     refine_visibility_px: float = 1.0  # a link agrees with a visible track within about this (256 raster)
     refine_support: float = 0.5  # agreeing-link weight that joins two frames
     refine_disagreement_px: float = 4.0  # track vs link consensus (or a re-found position) beyond this -> occluded (256 raster)

@@ -20,9 +20,10 @@ what they lost and places the visible frames more exactly:
    where the track agrees within `refine_disagreement_px` with a link-consensus solve (the same links, no
    pull to the walk): a point that slid onto an occluder is reached and connected, but the links of the
    surface it left outvote it there. "model" keeps the engine's opacity rule; "both" needs both;
-   "flow+model" (the presets') lets the fitted model's depth order decide the frames on which the walk and the
-   link chains disagree (one reaches the frame, the other does not), the image and consensus checks still
-   applying: links also break on visible points (lighting, texture, a thin occluder passing).
+   "flow+model" lets the fitted model's depth order decide the frames on which the walk and the link chains
+   disagree (one reaches the frame, the other does not) where the model's track is the fused one, the image
+   and consensus checks still applying: links also break on visible points (lighting, texture, a thin
+   occluder passing). Measured AJ-neutral on the rendered suite, so the presets keep "flow".
 4. **Re-acquisition** (with the video, `reacquire`): lost frames re-found from tracked points of the query's own
    surface (surface_reacquisition.py), then frames still lost re-detected by their appearance over the whole
    frame (appearance_redetection.py, `redetect`), join the re-solve as reached and are visible. Last
@@ -178,7 +179,8 @@ class FlowFusion:
         fused = self._solve(query_index, walk, reached, target, pull, cfg.refine_smoothness)
         rules = self.visibility_rules(query_index, fused, consensus, reached, model_visible)
         visible = self._visibility(query_index, rules)
-        vouched = self._vouched_by_model(rules, model_visible) if with_model else torch.zeros_like(model_visible)
+        vouched = (self._vouched_by_model(rules, model_visible, fused, model) if with_model
+                   else torch.zeros_like(model_visible))
         if not reacquire or self.reacquisition is None:
             if progress is not None:
                 progress(1.0)
@@ -355,16 +357,20 @@ class FlowFusion:
             rules["model opacity"] = model_visible
         return rules
 
-    def _vouched_by_model(self, rules: dict[str, torch.Tensor], model_visible: torch.Tensor) -> torch.Tensor:
+    def _vouched_by_model(self, rules: dict[str, torch.Tensor], model_visible: torch.Tensor,
+                          fused: torch.Tensor, model: torch.Tensor) -> torch.Tensor:
         """bool [N, T]: where `refine_visibility` is "flow+model", the frames on which the two flow rules split
         (reached by the walk but joined by no chain of agreeing links, or the reverse) and the fitted model's depth
-        order calls visible, inside the image and near the link consensus; else none. Added after
-        re-acquisition, so the image re-finds what it can first. Letting depth order vouch for every frame the
-        links miss cost 3.3 AJ on the rendered suite: most of those frames are truly hidden (docs/engine.md)."""
+        order calls visible, inside the image and near the link consensus; else none. The model's depth order
+        is about the model's own point, so it speaks only where the model's track lies within
+        `refine_disagreement_px` of the fused one. Added after re-acquisition, so the image re-finds what it can
+        first. Letting depth order vouch for every frame the links miss cost 3.3 AJ on the rendered suite: most
+        of those frames are truly hidden (docs/engine.md)."""
         if self.config.refine_visibility != "flow+model":
             return torch.zeros_like(model_visible)
         split = rules["reached by the walk"] ^ rules["joined by agreeing links"]
-        vouched = model_visible & split & rules["inside the image"]
+        same_point = torch.linalg.vector_norm(fused - model, dim=-1) < self.scale * self.config.refine_disagreement_px
+        vouched = model_visible & split & rules["inside the image"] & same_point
         if "near the link consensus" in rules:
             vouched &= rules["near the link consensus"]
         return vouched
