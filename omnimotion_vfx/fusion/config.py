@@ -55,7 +55,10 @@ class FusionConfig:
     reacquire_visible_px: float = 8.0  # ... and it lies within this of the fused track (256 raster)
     redetect: bool = True  # then search frames still lost for the query's patch (appearance_redetection.py); needs reacquire
     redetect_scales: tuple[float, ...] = (0.85, 1.0, 1.18)  # patch scales tried (surfaces grow and shrink while hidden)
-    redetect_ncc: float = 0.85  # the best match in the frame must correlate above this ...
+    # the best match in the frame must correlate above this ... 0.85 until 2026-12-05: a returned point's look has
+    # changed, and 0.75 re-finds more of them (flow alone: thin-poles AJ 46.6 -> 47.9, long-sweep 60.7 -> 61.1, no
+    # clip down by more than 0.2; sample plate unchanged; docs/engine.md "Issue 24")
+    redetect_ncc: float = 0.75
     redetect_margin: float = 0.1  # ... and this much above the best match elsewhere (4 px or more away)
     redetect_back_px: float = 2.0  # the match searched back over the query frame lands this near the query (256 raster)
     redetect_confirm_px: float = 2.0  # a flow link carries a match this near another match or visible frame (256 raster)
