@@ -10,7 +10,7 @@ One `default` fit per clip (strided queries), then, on that same fit:
 
     OMNIVFX_SUITE_CACHE=... .venv/bin/python benchmarks/visibility_evidence.py [--only thin-poles,arms]
 
-About 90 s a short clip and 5 min a long one on a 2-core CPU (one fit, two fusions)."""
+32-57 s a short clip and 3-4 min a long one on a 2-core CPU (one fit, two fusions; 19 min for the suite)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,6 @@ from omnimotion_vfx.evaluation.tapvid_metrics import all_metrics  # noqa: E402
 from omnimotion_vfx.progress import NullProgress, StopToken  # noqa: E402
 from omnimotion_vfx.tracking.registry import TrackerContext  # noqa: E402
 
-SCORED = ("flow rules", "flow+model", "model's depth order", "ground-truth visibility")
 SOURCES = ("flow rules", "flow+model", "model's depth order")
 RETURN_SPLIT = ("in the query's own visible run", "after hiding or leaving the image")
 WITHIN_PX = 4.0  # 256 raster, the middle of TAP-Vid's thresholds
