@@ -5,7 +5,9 @@ The fusion runs on flow alone (each query's "model" track is its own position, a
 lever's effect is the fusion's own and a variant costs seconds, not a fit. The flow of each clip is computed
 once into `--cache` and reused by every variant (a variant with `flow.*` settings gets its own). `--rules`
 also scores each visibility rule of the fusion against ground truth: how many frames it hides, how many of
-those are visible, and the precision and recall of "occluded".
+those are visible, and the precision and recall of "occluded". Every run ends with the visible frames after a
+point came back (hidden, or out of the image): how many each variant puts within 4 px and calls visible; and the
+frames each variant calls visible that the first one hides: how many are visible, and within 4 px.
 
     .venv/bin/python benchmarks/fusion_levers.py --only -256,-480 \\
         --variant 'smooth3={"refine_smoothness": 3.0, "reacquire": false}' \\
@@ -34,6 +36,7 @@ from omnimotion_vfx.evaluation.tapvid_metrics import all_metrics  # noqa: E402
 from omnimotion_vfx.flow import compute_correspondences  # noqa: E402
 from omnimotion_vfx.fusion import FlowFusion  # noqa: E402
 from omnimotion_vfx.tracking.presets import run_preset  # noqa: E402
+from visibility_evidence import WITHIN_PX, query_run  # noqa: E402  (this folder is on the path of a script run)
 
 
 def parse_variant(text: str) -> tuple[str, dict]:
@@ -105,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     run = run_preset("default")
     rule_totals: dict[str, dict[str, list[int]]] = {}
+    returned_totals: dict[str, list[int]] = {}  # variant -> [returned visible frames, within WITHIN_PX, called visible]
+    shown_totals: dict[str, list[int]] = {}  # variant -> [frames it shows that the first variant hides, visible, and within]
     table: dict[str, dict[str, tuple[float, float, float, float]]] = {}
     for spec in clips:
         clip = prepare_clip(spec)
@@ -117,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_chained:
             row = evaluate(clip, "chained-flow")
             table.setdefault(spec.name, {})["chained flow"] = (row["AJ"], row["OA"], row["TC"], row["seconds"])
+        first_visible = None
         for name, overrides in variants.items():
             flow_settings = {k[len("flow."):]: v for k, v in overrides.items() if k.startswith("flow.")}
             fusion_settings = {k: v for k, v in overrides.items() if not k.startswith("flow.")}
@@ -136,6 +142,19 @@ def main(argv: list[str] | None = None) -> int:
                     totals[0] += int((hides & ~points.visible).sum())
                     totals[1] += int((hides & points.visible).sum())
                     totals[2] += int((~points.visible & others).sum())
+            returned = points.visible & others & ~query_run(points.visible, index)
+            error = np.linalg.norm(tracks - points.tracks, axis=-1) * 256 / max(width, height)
+            totals = returned_totals.setdefault(name, [0, 0, 0])
+            totals[0] += int(returned.sum())
+            totals[1] += int((returned & (error < WITHIN_PX)).sum())
+            totals[2] += int((returned & visible).sum())
+            if first_visible is None:
+                first_visible = visible
+            shown = visible & ~first_visible & others
+            totals = shown_totals.setdefault(name, [0, 0, 0])
+            totals[0] += int(shown.sum())
+            totals[1] += int((shown & points.visible).sum())
+            totals[2] += int((shown & points.visible & (error < WITHIN_PX)).sum())
             metrics = all_metrics(points.queries, points.tracks, points.visible, tracks, visible, (width, height), "strided")
             table.setdefault(spec.name, {})[name] = (metrics["AJ"], metrics["OA"], metrics["TC"], seconds)
             print(f"{spec.name:20s} {name:16s} AJ {metrics['AJ']:5.1f} OA {metrics['OA']:5.1f} TC {metrics['TC']:.2f} "
@@ -147,6 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     print("| mean AJ / OA / TC | " + " | ".join(
         "{:.1f} / {:.1f} / {:.2f}".format(*(np.mean([row[c][k] for row in table.values()]) for k in range(3)))
         for c in columns) + " |")
+    print(f"\nvisible frames after the point was hidden or left the image and came back (query frames excluded)\n\n"
+          f"| variant | frames | within {WITHIN_PX:g} px | called visible |\n|---|---|---|---|")
+    for name, (frames_back, within, called) in returned_totals.items():
+        print(f"| {name} | {frames_back:,} | {within / max(frames_back, 1):.1%} | {called / max(frames_back, 1):.1%} |")
+    print(f"\nframes each variant calls visible that the first ({next(iter(variants))}) hides (query frames excluded)\n\n"
+          f"| variant | frames | visible | visible and within {WITHIN_PX:g} px |\n|---|---|---|---|")
+    for name, (frames_shown, truly, within) in list(shown_totals.items())[1:]:
+        print(f"| {name} | {frames_shown:,} | {truly / max(frames_shown, 1):.1%} | {within / max(frames_shown, 1):.1%} |")
     for name, rules in rule_totals.items():
         print(f"\nvisibility rules, {name} (a frame is hidden where a rule fails): | rule | hides | of them visible | occluded precision | occluded recall |")
         for rule, (right, wrong, occluded) in rules.items():

@@ -72,6 +72,48 @@ def test_a_frame_no_link_reaches_keeps_the_model_and_is_hidden(config):
     assert np.abs(tracks[:, LOST] - truth[:, LOST]).max() < 0.05  # ... and the solve carries the track through it
 
 
+def test_the_walk_goes_on_from_a_refound_frame_into_the_rest_of_its_run(config):
+    """A point hidden on frames 5-6 comes back on 7-11, and no link joins its two runs. With frame 9 re-found on
+    the image, the walk from it carries the point over 7-11 on exact links, and they turn visible; the frames no
+    valid link reaches (5-6) stay hidden; frames the first walk reached (and the visibility rules hid) are left
+    alone; a path dearer than `rewalk_max_cost_px` turns nothing visible."""
+    hidden, back = {5, 6}, 9
+
+    def linked(i: int, j: int) -> bool:
+        return not ({i, j} & hidden) and not (min(i, j) < 5 < max(i, j))
+
+    pairs = {}
+    for i, j in pair_schedule(FRAMES, "log") + [(j, i) for i, j in pair_schedule(FRAMES, "log")]:
+        flow = np.broadcast_to(STEP * (j - i), (SIZE, SIZE, 2)).astype(np.float16)
+        pairs[(i, j)] = PairFlow(i, j, flow, np.full((SIZE, SIZE), linked(i, j)))
+    fusion_correspondences = Correspondences(FRAMES, (SIZE, SIZE), pairs)
+    fusion = FlowFusion(fusion_correspondences, config)
+    index, _, truth = _queries(6)
+    index[:] = 0
+    truth_t = torch.from_numpy(truth)
+    visible = torch.zeros((6, FRAMES), dtype=torch.bool)
+    visible[:, :5] = True
+    visible[:, back] = True  # re-found on the image
+    guess = truth_t.clone()
+    guess[:, 5:] += torch.tensor([6.0, -4.0], dtype=torch.float64)  # the model's smooth guess, off on the lost frames
+    guess[:, back] = truth_t[:, back]
+    pull = torch.where(visible, config.refine_walk_weight, config.refine_model_weight).double()
+    pull[:, back] = config.reacquire_pull
+    lost_to_walk = torch.ones((6, FRAMES), dtype=torch.bool)
+    lost_to_walk[:, :5] = False  # the first walk reached the query's run
+    fused, seen = fusion._walk_on(torch.from_numpy(index), guess, visible, lost_to_walk, visible.clone(), guess, pull, guess)
+    assert seen[:, 7:].all() and not seen[:, 5:7].any() and seen[:, :5].all()
+    assert (fused[:, 7:] - truth_t[:, 7:]).abs().max() < 0.05
+    assert run_preset("preview").fusion.rewalk
+    walked_late = lost_to_walk.clone()
+    walked_late[:, 10:] = False  # as if the first walk had reached 10-11 and the visibility rules had hidden them
+    _, seen = fusion._walk_on(torch.from_numpy(index), guess, visible, walked_late, visible.clone(), guess, pull, guess)
+    assert seen[:, 7:10].all() and not seen[:, 10:].any()
+    strict = FlowFusion(fusion_correspondences, dataclasses.replace(config, rewalk_max_cost_px=0.4))  # under one link's cost
+    _, seen = strict._walk_on(torch.from_numpy(index), guess, visible, lost_to_walk, visible.clone(), guess, pull, guess)
+    assert torch.equal(seen, visible)
+
+
 def test_the_models_depth_order_decides_a_frame_the_walk_cannot_reach():
     """"flow+model": no valid link leads into frame LOST, so the walk never reaches it, but the links out of it
     agree with the track, so a chain joins it: the flow rules split, and the model's depth order decides. Frames
