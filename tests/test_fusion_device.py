@@ -72,21 +72,30 @@ def test_a_frame_no_link_reaches_keeps_the_model_and_is_hidden(config):
     assert np.abs(tracks[:, LOST] - truth[:, LOST]).max() < 0.05  # ... and the solve carries the track through it
 
 
-def test_the_walk_goes_on_from_a_refound_frame_into_the_rest_of_its_run(config):
-    """A point hidden on frames 5-6 comes back on 7-11, and no link joins its two runs. With frame 9 re-found on
-    the image, the walk from it carries the point over 7-11 on exact links, and they turn visible; the frames no
-    valid link reaches (5-6) stay hidden; frames the first walk reached (and the visibility rules hid) are left
-    alone; a path dearer than `rewalk_max_cost_px` turns nothing visible."""
-    hidden, back = {5, 6}, 9
+HIDDEN, BACK = {5, 6}, 9  # `_two_runs_correspondences`: hidden on 5-6, back on 7-11, re-found on BACK
+
+
+def _two_runs_correspondences() -> Correspondences:
+    """Exact flows with no valid link into frames 5-6 and none across them: a point's run 0-4 and its run 7-11
+    after it came back are joined by nothing but the image."""
 
     def linked(i: int, j: int) -> bool:
-        return not ({i, j} & hidden) and not (min(i, j) < 5 < max(i, j))
+        return not ({i, j} & HIDDEN) and not (min(i, j) < 5 < max(i, j))
 
     pairs = {}
     for i, j in pair_schedule(FRAMES, "log") + [(j, i) for i, j in pair_schedule(FRAMES, "log")]:
         flow = np.broadcast_to(STEP * (j - i), (SIZE, SIZE, 2)).astype(np.float16)
         pairs[(i, j)] = PairFlow(i, j, flow, np.full((SIZE, SIZE), linked(i, j)))
-    fusion_correspondences = Correspondences(FRAMES, (SIZE, SIZE), pairs)
+    return Correspondences(FRAMES, (SIZE, SIZE), pairs)
+
+
+def test_the_walk_goes_on_from_a_refound_frame_into_the_rest_of_its_run(config):
+    """A point hidden on frames 5-6 comes back on 7-11, and no link joins its two runs. With frame 9 re-found on
+    the image, the walk from it carries the point over 7-11 on exact links, and they turn visible; the frames no
+    valid link reaches (5-6) stay hidden; frames the first walk reached (and the visibility rules hid) are left
+    alone; a path dearer than `rewalk_max_cost_px` turns nothing visible."""
+    hidden, back = HIDDEN, BACK
+    fusion_correspondences = _two_runs_correspondences()
     fusion = FlowFusion(fusion_correspondences, config)
     index, _, truth = _queries(6)
     index[:] = 0
@@ -113,6 +122,36 @@ def test_the_walk_goes_on_from_a_refound_frame_into_the_rest_of_its_run(config):
     _, seen = strict._walk_on(torch.from_numpy(index), guess, visible, lost_to_walk, visible.clone(), guess, pull, guess)
     assert torch.equal(seen, visible)
 
+
+
+def test_refine_walks_on_from_what_reacquisition_refound_whatever_the_chunking(config, monkeypatch):
+    """Through `refine`: a re-acquisition that re-finds each point on frame BACK only. The re-walk carries every
+    point over the rest of its second run, visible; without `rewalk` only the re-found frame is; and queries
+    solved one per chunk get the same answer as all at once."""
+    index, _, truth = _queries(6)
+    index[:] = 0
+    xy = truth[:, 0]
+
+    def refind_back(query_index, fused, visible, progress=None):  # the chunk's own queries, pinned on frame 0
+        found = np.zeros(visible.shape, bool)
+        found[:, BACK] = True
+        return np.where(found[..., None], fused[:, :1] + np.arange(FRAMES)[:, None] * STEP, fused), found
+
+    def fused_with(cfg):
+        fusion = FlowFusion(_two_runs_correspondences(), cfg)
+        fusion.reacquisition, fusion.redetection = refind_back, None
+        return _refine(fusion, index, xy)
+
+    tracks, visible = fused_with(config)
+    assert visible[:, 7:].all() and not visible[:, 5:7].any() and visible[:, :5].all()
+    assert np.abs(tracks[:, 7:] - truth[:, 7:]).max() < 0.05
+    with monkeypatch.context() as patch:
+        patch.setattr(link_fusion, "SOLVE_BYTES", 16 * FRAMES**2)  # one query a chunk
+        one_by_one = fused_with(config)
+    np.testing.assert_allclose(one_by_one[0], tracks, atol=1e-6)
+    np.testing.assert_array_equal(one_by_one[1], visible)
+    _, without = fused_with(dataclasses.replace(config, rewalk=False))
+    assert without[:, BACK].all() and not without[:, [7, 8, 10, 11]].any()
 
 def test_the_models_depth_order_decides_a_frame_the_walk_cannot_reach():
     """"flow+model": no valid link leads into frame LOST, so the walk never reaches it, but the links out of it

@@ -66,7 +66,7 @@ class FusionConfig:
     # pass 6: the walk again from every visible frame, re-found ones included, into the frames the first walk never
     # reached. Flow alone, 12 rendered clips: AJ / OA 76.1 / 87.6 -> 76.3 / 88.0 (docs/engine.md, Issue 24), 1.03x time
     rewalk: bool = True
-    # ... into frames a path of at most this cost reaches (summed cycle errors + `refine_link_cost_px` per link, 256
+    # ... into frames a path cheaper than this reaches (summed cycle errors + `refine_link_cost_px` per link, 256
     # raster). On the four clips it moves, turned-visible frames right (visible, within 4 px): 60 % at 1 px, and at
     # 2 px 56 % on long-sweep but 32 % on long-orbit (62.2 -> 61.1 AJ; 62.3 at 1 px)
     rewalk_max_cost_px: float = 1.0

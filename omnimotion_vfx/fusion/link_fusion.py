@@ -2,8 +2,9 @@
 
 findings.md: a global fit underfits fine motion (3-5 px median error between adjacent frames where the input
 flow has 0.7-2 px) but drifts far less than chaining over long ranges. Each query is therefore tracked in
-three passes over the flow's links (every scheduled pair: gaps 1, 2, 4, ...); with the plate, a fourth re-finds
-what they lost and places the visible frames more exactly, and a fifth walks on from what it re-found:
+three passes over the flow's links (every scheduled pair: gaps 1, 2, 4, ...); with the plate, a fourth and fifth
+re-find what they lost, a sixth walks on from what they re-found and a seventh places the visible frames more
+exactly:
 
 1. **Walk** (MFT-like): outward from the query frame, each frame takes the cheapest candidate among the
    cycle-consistent matches from frames already reached, the cost of a path being its summed forward-backward
@@ -25,18 +26,19 @@ what they lost and places the visible frames more exactly, and a fifth walks on 
    and consensus checks still applying: links also break on visible points (lighting, texture, a thin
    occluder passing). Measured AJ-neutral on the rendered suite, so the presets keep "flow".
 4. **Re-acquisition** (with the video, `reacquire`): lost frames re-found from tracked points of the query's own
-   surface (surface_reacquisition.py), then frames still lost re-detected by their appearance over the whole
-   frame (appearance_redetection.py, `redetect`), join the re-solve as reached and are visible. Last
-   (`reacquire_visible`), visible frames are placed where the surface predicts them and the image confirms
-   it, and the track solved once more: flow drifts a pixel or more near edges, an affine fitted to many
-   supports does not.
-5. **Re-walk** (`rewalk`): after re-acquisition, the walk again from every visible frame, re-found ones
-   included, into the frames the first walk never reached: a point re-found on a few frames after it came back
-   is carried by flow over the rest of its new run. Checked like the first walk's frames (`_walk_on`).
+   surface (surface_reacquisition.py) join the re-solve as reached and are visible;
+5. **Re-detection** (`redetect`): frames still lost re-detected by their appearance over the whole frame
+   (appearance_redetection.py), joining the re-solve the same way;
+6. **Re-walk** (`rewalk`): the walk again from every visible frame, re-found ones included, into the frames the
+   first walk never reached: a point re-found on a few frames after it came back is carried by flow over the
+   rest of its new run, checked like the first walk's frames (`_walk_on`);
+7. **Placement** (`reacquire_visible`, off in the presets): visible frames placed where the surface predicts
+   them and the image confirms it, and the track solved once more: flow drifts a pixel or more near edges, an
+   affine fitted to many supports does not (wrong on deforming surfaces, hence off).
 
 Measured on the five 256x256 `standard` clips (docs/engine.md), flow alone, DIS at half resolution: AJ 77.0
 where the previous mean-of-matches propagation scored 67.7 and chained flow 64.3, with lower TC.
-With the fitted model and full-resolution DIS, passes 1-4 in full: `default` 89.0 AJ against chained flow's 73.5
+With the fitted model and full-resolution DIS, the passes of that day in full: `default` 89.0 AJ against chained flow's 73.5
 on those clips, 91.8 against 75.7 on the 480x270 ones (docs/engine.md, 2026-12-03).
 """
 
@@ -199,7 +201,7 @@ class FlowFusion:
             redetected, again = self.redetection(index, fused_np, ~(visible_np | found), part_of(progress, share[1], share[2]))
             refound = np.where(again[..., None], redetected, refound)
             found |= again
-        lost_to_walk = ~reached  # before re-found frames join `reached`: the frames the first walk never reached
+        lost_to_walk = ~reached  # the frames the first walk never reached (a copy: re-found frames join `reached` below)
         if found.any():
             found_t, refound_t = self._tensor(found, torch.bool), self._tensor(refound, torch.float64)
             reached |= found_t  # re-found frames join the solve as if the walk had reached them
@@ -208,25 +210,28 @@ class FlowFusion:
             fused = self._solve(query_index, fused, reached, target, pull, cfg.refine_smoothness)
             kept = torch.linalg.vector_norm(fused - refound_t, dim=-1) < self.scale * cfg.refine_disagreement_px
             visible = visible | (found_t & kept)
-            if cfg.rewalk:
-                fused, visible = self._walk_on(query_index, fused, visible, lost_to_walk, reached, target, pull, model)
+        if cfg.rewalk and cfg.refine_visibility in ("flow", "flow+model"):  # "model" and "both": the opacity rule decides
+            fused, visible = self._walk_on(query_index, fused, visible, lost_to_walk, reached, target, pull, model)
         if cfg.reacquire_visible:
             fused = self._place(query_index, fused, visible, part_of(progress, share[2], 1.0))
         if progress is not None:
             progress(1.0)
         return fused, visible | vouched
 
+    @_one_cpu_thread
     def _walk_on(self, query_index: torch.Tensor, fused: torch.Tensor, visible: torch.Tensor, lost_to_walk: torch.Tensor,
                  reached: torch.Tensor, target: torch.Tensor, pull: torch.Tensor,
                  model: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Pass 5 (`rewalk`): the walk again, outward from every visible frame (the query's run and the frames
-        re-found on the image), into the frames the first walk never reached. A point that came back is re-found on
-        a few frames of its new run; flow carries it over the rest as it carried it over the query's own run.
-        Frames reached at a path cost under `rewalk_max_cost_px` join the solve as reached, and are visible where a
-        chain of agreeing links joins them to a visible frame, inside the image and (`refine_consensus_check`) near
-        a solve of the links alone with the visible frames held in place: a walk that slid onto an occluder is
-        outvoted there by the links of the surface it left. Frames the first walk reached and the visibility rules
-        hid are left alone: walked into as well, they cost 5 AJ on the sample plate (docs/engine.md)."""
+        """Pass 6 (`rewalk`): the walk again, seeded on every visible frame (the query's run and the frames re-found
+        on the image), one sweep forward through the clip and one back. A point that came back is re-found on a few
+        frames of its new run; flow carries it over the rest as it carried it over the query's own run. Of the
+        frames the first walk never reached (`lost_to_walk`), those reached at a path cost under
+        `rewalk_max_cost_px` join the solve as reached (a re-found frame the re-solve disagreed with takes the
+        walk's position instead), and are visible where a chain of agreeing links joins them to a visible frame,
+        inside the image and (`refine_consensus_check`) near a solve of the links alone with the visible frames held
+        in place: a walk that slid onto an occluder is outvoted there by the links of the surface it left. Frames
+        the first walk reached and the visibility rules hid keep their track (the walk may pass through them): made
+        walk targets as well, they cost 5 AJ on the sample plate (docs/engine.md)."""
         cfg = self.config
         walk, cost = self._propagate_from(visible, fused)
         new = (cost < self.scale * cfg.rewalk_max_cost_px) & lost_to_walk & ~visible
@@ -250,9 +255,8 @@ class FlowFusion:
     def _propagate_from(self, seeds: torch.Tensor, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The walk from many frames per track: seeds [N, T] hold their positions at cost 0; every other frame
         takes the cheapest cycle-consistent match from a frame already reached, in one sweep forward through the
-        clip and one back. Returns (positions [N, T, 2], reached [N, T])."""
+        clip and one back. Returns (positions [N, T, 2], path cost [N, T]: inf where nothing reached)."""
         n, t = positions.shape[:2]
-        rows = torch.arange(n, device=self.device)
         positions = positions.clone()
         cost = torch.where(seeds, 0.0, torch.inf).to(torch.float64)
         link_cost = self.scale * self.config.refine_link_cost_px
