@@ -94,7 +94,7 @@ def test_the_walk_goes_on_from_a_refound_frame_into_the_rest_of_its_run(config):
     the image, the walk from it carries the point over 7-11 on exact links, and they turn visible; the frames no
     valid link reaches (5-6) stay hidden; frames the first walk reached (and the visibility rules hid) are left
     alone; a path dearer than `rewalk_max_cost_px` turns nothing visible."""
-    hidden, back = HIDDEN, BACK
+    back = BACK
     fusion_correspondences = _two_runs_correspondences()
     fusion = FlowFusion(fusion_correspondences, config)
     index, _, truth = _queries(6)
@@ -121,7 +121,6 @@ def test_the_walk_goes_on_from_a_refound_frame_into_the_rest_of_its_run(config):
     strict = FlowFusion(fusion_correspondences, dataclasses.replace(config, rewalk_max_cost_px=0.4))  # under one link's cost
     _, seen = strict._walk_on(torch.from_numpy(index), guess, visible, lost_to_walk, visible.clone(), guess, pull, guess)
     assert torch.equal(seen, visible)
-
 
 
 def test_refine_walks_on_from_what_reacquisition_refound_whatever_the_chunking(config, monkeypatch):
@@ -152,6 +151,7 @@ def test_refine_walks_on_from_what_reacquisition_refound_whatever_the_chunking(c
     np.testing.assert_array_equal(one_by_one[1], visible)
     _, without = fused_with(dataclasses.replace(config, rewalk=False))
     assert without[:, BACK].all() and not without[:, [7, 8, 10, 11]].any()
+
 
 def test_the_models_depth_order_decides_a_frame_the_walk_cannot_reach():
     """"flow+model": no valid link leads into frame LOST, so the walk never reaches it, but the links out of it

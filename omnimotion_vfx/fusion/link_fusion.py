@@ -241,9 +241,7 @@ class FlowFusion:
         target = torch.where(new[..., None], walk, target)
         pull = torch.where(new, cfg.refine_walk_weight, pull)
         fused = self._solve(query_index, fused, reached, target, pull, cfg.refine_smoothness)
-        w, h = self.size
-        inside = (fused[..., 0] >= 0) & (fused[..., 0] <= w) & (fused[..., 1] >= 0) & (fused[..., 1] <= h)
-        evidence = new & inside & self._connected_from(visible, fused)
+        evidence = new & self._inside(fused) & self._connected_from(visible, fused)
         if cfg.refine_consensus_check:  # the links alone, from the visible frames held where they are
             held = torch.where(visible[..., None], fused, model)
             anchor = torch.where(visible, cfg.reacquire_pull, cfg.refine_model_weight).to(pull.dtype)
@@ -411,13 +409,17 @@ class FlowFusion:
             joined = grown
         return joined
 
+    def _inside(self, tracks: torch.Tensor) -> torch.Tensor:
+        """bool [N, T]: positions on the image (its edges included); a point outside it is not visible."""
+        w, h = self.size
+        return (tracks[..., 0] >= 0) & (tracks[..., 0] <= w) & (tracks[..., 1] >= 0) & (tracks[..., 1] <= h)
+
     @_one_cpu_thread
     def visibility_rules(self, query_index: torch.Tensor, tracks: torch.Tensor, consensus: torch.Tensor | None,
                          reached: torch.Tensor, model_visible: torch.Tensor) -> dict[str, torch.Tensor]:
         """Each rule of `refine_visibility` by name -> bool [N, T], True where it lets the frame be visible; a frame
         is visible where all agree (benchmarks/fusion_levers.py scores each against ground truth)."""
-        w, h = self.size
-        rules = {"inside the image": (tracks[..., 0] >= 0) & (tracks[..., 0] <= w) & (tracks[..., 1] >= 0) & (tracks[..., 1] <= h)}
+        rules = {"inside the image": self._inside(tracks)}
         if self.config.refine_visibility == "model":
             return {**rules, "model opacity": model_visible}
         rules["reached by the walk"] = reached
