@@ -39,6 +39,13 @@ from omnimotion_vfx.tracking.presets import run_preset  # noqa: E402
 from visibility_evidence import WITHIN_PX, query_run  # noqa: E402  (this folder is on the path of a script run)
 
 
+def flow_cache_folder(cache: Path, clip_name: str, flow_settings: dict) -> Path:
+    """Where a clip's flow under these flow overrides is cached: variants with the same flow settings (and the other
+    benchmarks that read the presets' flow, position_limits.py) share one folder."""
+    key = hashlib.sha1(json.dumps(flow_settings, sort_keys=True).encode()).hexdigest()[:8]
+    return cache / f"{clip_name}-{key}"
+
+
 def parse_variant(text: str) -> tuple[str, dict]:
     name, _, settings = text.partition("=")
     try:
@@ -126,9 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, overrides in variants.items():
             flow_settings = {k[len("flow."):]: v for k, v in overrides.items() if k.startswith("flow.")}
             fusion_settings = {k: v for k, v in overrides.items() if not k.startswith("flow.")}
-            key = hashlib.sha1(json.dumps(flow_settings, sort_keys=True).encode()).hexdigest()[:8]
             correspondences = compute_correspondences(clip.video, run.flow.with_overrides(flow_settings),
-                                                      Path(args.cache) / f"{spec.name}-{key}")
+                                                      flow_cache_folder(Path(args.cache), spec.name, flow_settings))
             recorder = RuleRecorder() if args.rules else None
             start = time.perf_counter()
             fusion = FlowFusion(correspondences, run.fusion.without_model().with_overrides(fusion_settings), clip.video)

@@ -3,8 +3,9 @@
 The fusion runs on flow alone (as `benchmarks/fusion_levers.py` does: each query's "model" is its own position),
 strided queries, the flow of each clip computed once into `--cache`. Per clip, and over the suite:
 
-1. **Drift**: visible frames in the query's own visible run, by distance from the query frame: median error and
-   the share within 1 px (256 raster). Errors that grow with distance are accumulated flow error.
+1. **Drift**: frames of the query's own visible run that the fusion also calls visible, by distance from the
+   query frame: median error and the share within 1 px (256 raster). Errors that grow with distance are
+   accumulated flow error.
 2. **Fused against direct**: on the frames of that run with a scheduled pair from the query frame, the error of
    that one direct link (from the query's position, cycle-consistent) against the fused track's, per gap. Where
    the fused track is the better, the re-solve already uses the flow as well as one link can; better positions
@@ -23,8 +24,6 @@ Seconds per short clip and 2-3 minutes per long one on a 2-core CPU (one fusion 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
 import sys
 from pathlib import Path
@@ -41,7 +40,8 @@ from omnimotion_vfx.evaluation.tapvid_metrics import all_metrics  # noqa: E402
 from omnimotion_vfx.flow import compute_correspondences  # noqa: E402
 from omnimotion_vfx.fusion import FlowFusion  # noqa: E402
 from omnimotion_vfx.tracking.presets import run_preset  # noqa: E402
-from visibility_evidence import WITHIN_PX, query_run  # noqa: E402  (this folder is on the path of a script run)
+from fusion_levers import flow_cache_folder  # noqa: E402  (this folder is on the path of a script run)
+from visibility_evidence import WITHIN_PX, query_run  # noqa: E402
 
 DISTANCE_BINS = ((1, 2), (2, 4), (4, 8), (8, 16), (16, 32), (32, 10**6))  # frames from the query frame
 HALVED_BELOW_PX = 4.0  # the oracle halves run errors under this (256 raster): near misses, not lost points
@@ -92,9 +92,7 @@ def measure_clip(spec, cache: Path) -> dict:
     frames, (height, width) = len(clip.video), clip.video.shape[1:3]
     index = points.queries[:, 0].astype(int)
     xy = points.queries[:, 1:].astype(np.float64)
-    # named as fusion_levers.py names the flow of its variants without flow settings: one --cache serves both
-    no_flow_settings = hashlib.sha1(json.dumps({}, sort_keys=True).encode()).hexdigest()[:8]
-    correspondences = compute_correspondences(clip.video, run.flow, cache / f"{spec.name}-{no_flow_settings}")
+    correspondences = compute_correspondences(clip.video, run.flow, flow_cache_folder(cache, spec.name, {}))
     fusion = FlowFusion(correspondences, run.fusion.without_model(), clip.video)
     tracks, visible = fusion.refine(index, np.repeat(xy[:, None], frames, axis=1), np.ones((len(index), frames), bool))
     to_raster = 256.0 / max(width, height)
@@ -160,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{spec.name:20s} AJ {result['AJ']:5.1f}, with run errors under {HALVED_BELOW_PX:g} px halved "
               f"{result['AJ halved']:5.1f}", flush=True)
 
-    print("\n1. visible frames in the query's own run, by frames from the query frame: median error (256 raster) / "
-          "within 1 px\n\n| clip | " + " | ".join(_bin_label(lo, hi) for lo, hi in DISTANCE_BINS)
+    print("\n1. frames of the query's own run the fusion calls visible, by frames from the query frame: median error "
+          "(256 raster) / within 1 px\n\n| clip | " + " | ".join(_bin_label(lo, hi) for lo, hi in DISTANCE_BINS)
           + " |\n|" + "---|" * (len(DISTANCE_BINS) + 1))
     for name, result in results.items():
         cells = [f"{_median(e)} / {_share(e, 1.0)}" for e in result["drift"].values()]
