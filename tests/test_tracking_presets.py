@@ -22,12 +22,26 @@ PACKAGE = Path(__file__).resolve().parents[1] / "omnimotion_vfx"
 def test_every_engine_preset_has_a_run_preset_with_its_flow_and_fusion():
     assert set(RUN_PRESETS) == set(PRESETS)
     flows = {"paper": "paper", "default": "default", "volumetric": "default", "preview": "default", "test": "adjacent",
-             "fast": "default"}
+             "fast": "default", "quality": "default"}
     for name, flow in flows.items():
         run = run_preset(name)
         assert run.name == run.engine.name == name and run.flow == FlowConfig.preset(flow)
         assert run.fusion.enabled == (name != "paper")
     assert set(run_preset("test").to_dict()) == {"name", "flow", "engine", "fusion", "motion"}
+
+
+def test_quality_is_default_fitted_longer_and_nothing_else():
+    # docs/engine.md measured `quality` as `default` with trainer.steps 3000 and decay_every 1500: it must stay that
+    default, quality = run_preset("default"), run_preset("quality")
+    assert quality.engine.trainer.steps == 10 * default.engine.trainer.steps
+    assert quality.engine.trainer.decay_every == 10 * default.engine.trainer.decay_every
+    same = default.to_dict()["engine"]
+    longer = quality.to_dict()["engine"]
+    for name in ("steps", "decay_every", "checkpoint_every"):
+        same["trainer"].pop(name), longer["trainer"].pop(name)
+    same.pop("name"), longer.pop("name")
+    assert longer == same
+    assert (quality.flow, quality.fusion, quality.motion) == (default.flow, default.fusion, default.motion)
 
 
 def test_overrides_reach_engine_and_fusion_and_old_names_still_work():
