@@ -39,7 +39,7 @@ FALLBACK_TRACKERS: dict[str, dict[str, dict[str, str]]] = {
         "paper": "the published method and settings, no flow fusion (slowest)",
         "volumetric": "the published volumetric model, CPU-sized: slower than default, same accuracy",
         "preview": "a quick look: the default model fitted for 120 steps instead of 300",
-        "quality": "long or hard shots: the default model fitted for 3,000 steps, about 3x default's time on a CPU",
+        "quality": "long shots: the default model fitted for 3,000 steps, about 3x default's time on a 100-frame shot",
         "fast": "the fast architecture (what default fits)",
         "test": "tiny settings for smoke runs; not meant to be accurate",
     }},

@@ -35,11 +35,11 @@ def test_quality_is_default_fitted_longer_and_nothing_else():
     default, quality = run_preset("default"), run_preset("quality")
     assert quality.engine.trainer.steps == 10 * default.engine.trainer.steps
     assert quality.engine.trainer.decay_every == 10 * default.engine.trainer.decay_every
-    same = default.to_dict()["engine"]
-    longer = quality.to_dict()["engine"]
-    for name in ("steps", "decay_every", "checkpoint_every"):
-        same["trainer"].pop(name), longer["trainer"].pop(name)
-    same.pop("name"), longer.pop("name")
+    same, longer = default.to_dict()["engine"], quality.to_dict()["engine"]
+    for config in (same, longer):
+        del config["name"]
+        for name in ("steps", "decay_every", "checkpoint_every"):
+            del config["trainer"][name]
     assert longer == same
     assert (quality.flow, quality.fusion, quality.motion) == (default.flow, default.fusion, default.motion)
 

@@ -99,7 +99,7 @@ RUN_PRESETS: dict[str, tuple[str, str, FusionConfig]] = {
 PRESET_SUMMARIES: dict[str, str] = {
     "default": "production default: the fast architecture fused with the flow (docs/engine.md)",
     "preview": "a quick look: the default model fitted for 120 steps instead of 300",
-    "quality": "long or hard shots: the default model fitted for 3,000 steps, about 3x default's time on a CPU",
+    "quality": "long shots: the default model fitted for 3,000 steps, about 3x default's time on a 100-frame shot",
     "volumetric": "the published volumetric model, CPU-sized: slower than default, same accuracy",
     "fast": "the fast architecture (what default fits)",
     "paper": "the published method and settings, no flow fusion (slowest)",
