@@ -123,6 +123,30 @@ def test_the_walk_goes_on_from_a_refound_frame_into_the_rest_of_its_run(config):
     assert torch.equal(seen, visible)
 
 
+def test_a_model_that_slid_with_the_walk_cannot_vouch_for_it_in_the_consensus(config):
+    """Run 7-11 is joined to the query's run by no link, and the walk and the fitted model both slid 6 px (256
+    raster) off the path the acceleration prior carries on there (a point that went behind a sliding occluder, as
+    on the sample plate). The consensus solve must leave that run to the prior, so the check hides it; pulled to
+    the model as hard as the re-solve pulls lost frames, it would have followed the slide and passed it."""
+    fusion = FlowFusion(_two_runs_correspondences(), config)
+    index, _, truth = _queries(6)
+    index[:] = 0
+    slid = torch.from_numpy(truth).clone()
+    slid[:, 7:] += torch.tensor([1.5, 0.0], dtype=torch.float64)  # 6 px on the 256 raster of this 64 px plate
+    reached = torch.ones((6, FRAMES), dtype=torch.bool)
+    reached[:, 5:7] = False
+    limit = fusion.scale * config.refine_disagreement_px
+
+    def off_consensus(weight: float) -> torch.Tensor:
+        pull = torch.full((6, FRAMES), weight, dtype=torch.float64)
+        consensus = fusion._solve(torch.from_numpy(index), slid, reached, slid, pull, config.refine_consensus_smoothness)
+        return torch.linalg.vector_norm(slid - consensus, dim=-1)
+
+    assert (off_consensus(config.refine_consensus_model_weight)[:, 7:] > limit).all()
+    assert (off_consensus(config.refine_model_weight)[:, 7:] < limit).all()
+    assert (off_consensus(config.refine_consensus_model_weight)[:, :5] < 0.1 * limit).all()
+
+
 def test_refine_walks_on_from_what_reacquisition_refound_whatever_the_chunking(config, monkeypatch):
     """Through `refine`: a re-acquisition that re-finds each point on frame BACK only. The re-walk carries every
     point over the rest of its second run, visible; without `rewalk` only the re-found frame is; and queries

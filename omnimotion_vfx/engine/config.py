@@ -216,7 +216,8 @@ def _quality() -> EngineConfig:
     point across frames no flow link reaches; on the rendered suite's 100-120-frame clips it added 1.6-1.8 AJ
     (strided) and cut TC by a quarter to a third, for 3.2-3.4x `default`'s time on a 2-core CPU; on its 40-48-frame
     clips it changed nothing measurable for 5-8x the time, and on the 36-frame sample plate it scored 3.3 AJ below
-    `default`: a preset for long shots (docs/engine.md, issue 24). Built on `_default()`, so it follows it."""
+    `default` (through the consensus check's pull to the fitted track, weakened on 2026-12-06: 90.95 vs 91.13 since,
+    same flow): a preset for long shots (docs/engine.md, issue 24). Built on `_default()`, so it follows it."""
     cfg = _default()
     cfg.name = "quality"
     cfg.trainer.steps = 3000

@@ -31,6 +31,11 @@ class FusionConfig:
     # (-1.7 OA there), +11.8 AJ on the sample plate, whose layers slide over each other (docs/engine.md "Issue 24")
     refine_consensus_check: bool = True
     refine_consensus_smoothness: float = 0.1  # the acceleration weight of that consensus solve
+    # ... and the pull of the fitted track on every frame of it (vs one flow link). It places only what no link
+    # reaches, and there a closely fitted model can follow the flow onto an occluder. 0.003 (`refine_model_weight`)
+    # until 2026-12-06; at 0.0003, same fits, 12 rendered clips AJ / OA 77.0 / 89.1 -> 77.4 / 89.9 (long clips +1.7,
+    # +3.2), sample plate 89.3 -> 91.1; with the query's position instead of the model, 76.5 (docs/engine.md "Issue 24")
+    refine_consensus_model_weight: float = 0.0003
     # "flow" | "model" | "both" | "flow+model" (link_fusion.py). "flow+model" lets the fitted model's depth order
     # decide frames the walk reaches but no link chain joins, or the reverse, where the model's track is the fused
     # one: on the rendered suite (same fits) AJ 76.6 -> 76.6, OA 88.6 -> 88.8; on the sample plate AJ 89.7 -> 89.2.
@@ -90,7 +95,7 @@ class FusionConfig:
             raise InputError(f"fusion.refine_visibility must be one of {', '.join(VISIBILITY_RULES)}, got {self.refine_visibility!r}")
         positive = ("refine_sigma_px", "refine_sigma_start_px", "reacquire_spacing_px", "reacquire_radius_px",
                     "reacquire_inlier_px", "reacquire_patch_px", "reacquire_pull", "reacquire_visible_px",
-                    "redetect_back_px", "redetect_confirm_px", "rewalk_max_cost_px")
+                    "redetect_back_px", "redetect_confirm_px", "rewalk_max_cost_px", "refine_consensus_model_weight")
         for name in positive:
             if not getattr(self, name) > 0:
                 raise InputError(f"fusion.{name} must be above 0, got {getattr(self, name)!r}")

@@ -19,8 +19,10 @@ exactly:
 3. **Visibility** (`refine_visibility="flow"`): a frame is visible where it was reached and where a chain of
    agreeing links connects it to the query frame (forward-backward evidence), and (`refine_consensus_check`)
    where the track agrees within `refine_disagreement_px` with a link-consensus solve (the same links, no
-   pull to the walk): a point that slid onto an occluder is reached and connected, but the links of the
-   surface it left outvote it there. "model" keeps the engine's opacity rule; "both" needs both;
+   pull to the walk, the fitted track's pull `refine_consensus_model_weight` ten times weaker than in the
+   re-solve): a point that slid onto an occluder is reached and connected, but the links of the surface it
+   left outvote it there. Where no link decides, the weak pull leaves the solve to the acceleration prior
+   rather than to a model that may have followed the same slide (docs/engine.md, 2026-12-06). "model" keeps the engine's opacity rule; "both" needs both;
    "flow+model" lets the fitted model's depth order decide the frames on which the walk and the link chains
    disagree (one reaches the frame, the other does not) where the model's track is the fused one, the image
    and consensus checks still applying: links also break on visible points (lighting, texture, a thin
@@ -177,7 +179,7 @@ class FlowFusion:
             reached &= model_visible
             reached[rows, query_index] = True
         lost = (~reached).double() * cfg.refine_model_weight
-        consensus = (self._solve(query_index, walk, reached, model, torch.full_like(lost, cfg.refine_model_weight),
+        consensus = (self._solve(query_index, walk, reached, model, torch.full_like(lost, cfg.refine_consensus_model_weight),
                                  cfg.refine_consensus_smoothness) if cfg.refine_consensus_check else None)
         target = torch.where(reached[..., None], walk, model)
         pull = lost + reached.double() * cfg.refine_walk_weight
@@ -244,7 +246,7 @@ class FlowFusion:
         evidence = new & self._inside(fused) & self._connected_from(visible, fused)
         if cfg.refine_consensus_check:  # the links alone, from the visible frames held where they are
             held = torch.where(visible[..., None], fused, model)
-            anchor = torch.where(visible, cfg.reacquire_pull, cfg.refine_model_weight).to(pull.dtype)
+            anchor = torch.where(visible, cfg.reacquire_pull, cfg.refine_consensus_model_weight).to(pull.dtype)
             consensus = self._solve(query_index, fused, reached, held, anchor, cfg.refine_consensus_smoothness)
             evidence &= torch.linalg.vector_norm(fused - consensus, dim=-1) < self.scale * cfg.refine_disagreement_px
         return fused, visible | evidence
