@@ -19,10 +19,11 @@ exactly:
 3. **Visibility** (`refine_visibility="flow"`): a frame is visible where it was reached and where a chain of
    agreeing links connects it to the query frame (forward-backward evidence), and (`refine_consensus_check`)
    where the track agrees within `refine_disagreement_px` with a link-consensus solve (the same links, no
-   pull to the walk, the fitted track's pull `refine_consensus_model_weight` ten times weaker than in the
-   re-solve): a point that slid onto an occluder is reached and connected, but the links of the surface it
-   left outvote it there. Where no link decides, the weak pull leaves the solve to the acceleration prior
-   rather than to a model that may have followed the same slide (docs/engine.md, 2026-12-06). "model" keeps the engine's opacity rule; "both" needs both;
+   pull to the walk, a much weaker pull to the fitted track: `refine_consensus_model_weight`): a point that
+   slid onto an occluder is reached and connected, but the links of the surface it left outvote it there.
+   Where no link decides, the weak pull leaves the solve to the acceleration prior rather than to a model
+   that may have followed the same slide (docs/engine.md, 2026-12-06). "model" keeps the engine's opacity
+   rule; "both" needs both;
    "flow+model" lets the fitted model's depth order decide the frames on which the walk and the link chains
    disagree (one reaches the frame, the other does not) where the model's track is the fused one, the image
    and consensus checks still applying: links also break on visible points (lighting, texture, a thin
