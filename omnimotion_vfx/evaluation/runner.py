@@ -79,6 +79,17 @@ def evaluate_modes(clip: ClipData, tracker: str, preset: str = "default", device
     queries are also answered by the clip's motion field without them (what a dense product gives at a point
     no query was placed on), scored as {mode + ":dense": ...} with the field's seconds."""
     sets = query_sets(clip, modes, long_range)
+    return score_answers(clip, tracker, sets, track_sets(clip, tracker, sets, preset, device, dense))
+
+
+Answers = dict[str, tuple[np.ndarray, np.ndarray, float]]  # suffix -> (tracks [N, T, 2], visible [N, T], seconds)
+
+
+def track_sets(clip: ClipData, tracker: str, sets: dict[str, PointSet], preset: str = "default", device: str = "cpu",
+               dense: bool = False, model: bool = False) -> Answers:
+    """Every query set tracked in one run of the tracker (0-based frames in the answers, plate pixels): {"": the
+    tracker's own answer}, with `dense` {":dense": the motion field's} (see `evaluate_modes`) and, with `model`,
+    {":model": the fitted model's own tracks before the fusion} where the tracker has a model."""
     queries = np.concatenate([points.queries for points in sets.values()])
     frames = tuple(range(FIRST_FRAME, FIRST_FRAME + len(clip.video)))
     plate_queries = queries.copy()
@@ -86,21 +97,32 @@ def evaluate_modes(clip: ClipData, tracker: str, preset: str = "default", device
     with tempfile.TemporaryDirectory(prefix="omnivfx-eval-") as work:
         context = TrackerContext(Path(work), preset, device, NullProgress(), StopToken(), overrides=environment_overrides())
         start = time.perf_counter()
-        model, config = build_evaluation_tracker(tracker, clip.video, ClipGeometry(frames), context)
-        tracks, visible = model(plate_queries.astype(np.float32))
+        built, config = build_evaluation_tracker(tracker, clip.video, ClipGeometry(frames), context)
+        tracks, visible = built(plate_queries.astype(np.float32))
         seconds = time.perf_counter() - start
         answers = {"": (tracks, visible, seconds)}
-        if dense and hasattr(model, "track_nodes"):
+        if dense and hasattr(built, "track_nodes"):
             from ..motion.build import clip_motion
             from ..motion.config import MotionConfig
 
             start = time.perf_counter()
-            motion = clip_motion(model, ClipGeometry(frames), MotionConfig(**config.get("motion", {})), device=model.device)
+            motion = clip_motion(built, ClipGeometry(frames), MotionConfig(**config.get("motion", {})), device=built.device)
             answers[":dense"] = (*motion.track(plate_queries.astype(np.float32)), time.perf_counter() - start)
+        if model and hasattr(built, "track_internal") and getattr(built, "fusion", None) is not None:
+            start = time.perf_counter()
+            index, xy = built.geometry.to_internal(plate_queries.astype(np.float32))
+            own, own_visible = built.track_internal(index, xy, refine=False)
+            answers[":model"] = (built.geometry.to_plate(own), own_visible, time.perf_counter() - start)
+    return answers
+
+
+def score_answers(clip: ClipData, tracker: str, sets: dict[str, PointSet], answers: Answers) -> dict[str, dict]:
+    """`track_sets`' answers scored per query set and answer: {mode + suffix: metrics, seconds, counts}."""
     height, width = clip.video.shape[1:3]
     rows = {}
     for suffix, (tracks, visible, seconds) in answers.items():
-        common = {"clip": clip.spec.name, "tracker": tracker, "seconds": seconds, "frames": len(frames), "size": f"{width}x{height}"}
+        common = {"clip": clip.spec.name, "tracker": tracker, "seconds": seconds, "frames": len(clip.video),
+                  "size": f"{width}x{height}"}
         offset = 0
         for mode, points in sets.items():
             part = slice(offset, offset + len(points.queries))

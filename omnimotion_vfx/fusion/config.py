@@ -75,6 +75,14 @@ class FusionConfig:
     # raster). On the four clips it moves, turned-visible frames right (visible, within 4 px): 60 % at 1 px, and at
     # 2 px 56 % on long-sweep but 32 % on long-orbit (62.2 -> 61.1 AJ; 62.3 at 1 px)
     rewalk_max_cost_px: float = 1.0
+    # last pass: every hidden frame between two visible ones re-placed on the smoothest path through the visible
+    # frames (hidden_bridge.py); visible frames and visibility untouched: AJ and OA cannot move. `default`, same
+    # fits, 12 rendered clips: <delta_avg / TC 86.49 / 0.266 -> 86.71 / 0.247 strided, 79.80 / 0.308 -> 79.98 /
+    # 0.281 first; long-sweep TC 0.247 -> 0.180; 0.01 s a clip (docs/engine.md, "2026-12-06: hidden frames bridged")
+    bridge_hidden: bool = True
+    # ... held to where the passes left it at this weight per unit of squared acceleration: small, so the path
+    # through the visible frames decides (1e-3: 86.67 / 0.249 strided, within 0.05 of 1e-4)
+    bridge_hidden_pull: float = 1e-4
 
     def with_overrides(self, overrides: dict[str, Any]) -> "FusionConfig":
         """Field overrides, e.g. {"refine_smoothness": 2.0} (the user writes `fusion.refine_smoothness`); unknown
@@ -95,7 +103,8 @@ class FusionConfig:
             raise InputError(f"fusion.refine_visibility must be one of {', '.join(VISIBILITY_RULES)}, got {self.refine_visibility!r}")
         positive = ("refine_sigma_px", "refine_sigma_start_px", "reacquire_spacing_px", "reacquire_radius_px",
                     "reacquire_inlier_px", "reacquire_patch_px", "reacquire_pull", "reacquire_visible_px",
-                    "redetect_back_px", "redetect_confirm_px", "rewalk_max_cost_px", "refine_consensus_model_weight")
+                    "redetect_back_px", "redetect_confirm_px", "rewalk_max_cost_px", "refine_consensus_model_weight",
+                    "bridge_hidden_pull")
         for name in positive:
             if not getattr(self, name) > 0:
                 raise InputError(f"fusion.{name} must be above 0, got {getattr(self, name)!r}")
