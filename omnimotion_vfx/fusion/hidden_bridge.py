@@ -23,7 +23,7 @@ HELD = 1e6  # weight that holds a frame in the solve (it is copied back exactly 
 
 
 @functools.lru_cache(maxsize=8)
-def _second_differences(frames: int) -> np.ndarray:
+def second_differences(frames: int) -> np.ndarray:
     """[T - 2, T]: row r is x[r] - 2 x[r + 1] + x[r + 2] (the acceleration at frame r + 1)."""
     second = np.zeros((max(frames - 2, 0), frames))
     for r in range(frames - 2):
@@ -57,7 +57,7 @@ def bridge_hidden(tracks: torch.Tensor, visible: torch.Tensor, pull: float,
     seen_at = torch.where(visible, frame, -1)
     first = torch.where(visible, frame, t).min(dim=1, keepdim=True).values
     last = seen_at.max(dim=1, keepdim=True).values
-    second = torch.from_numpy(_second_differences(t)).to(tracks.device)  # [R, T]
+    second = torch.from_numpy(second_differences(t)).to(tracks.device)  # [R, T]
     rows_inside = (frame[:-2] >= first) & (frame[2:] <= last)  # [N, R]: all three frames within the visible span
     a = torch.einsum("rt,nr,rs->nts", second, rows_inside.to(torch.float64), second)
     weight = torch.where(bridged, pull, HELD).to(torch.float64)

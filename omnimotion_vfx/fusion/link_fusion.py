@@ -62,7 +62,7 @@ from ..progress import Fraction, part_of
 from .appearance_redetection import AppearanceRedetection
 from .config import FusionConfig
 from .flow_stack import FlowStack
-from .hidden_bridge import bridge_hidden
+from .hidden_bridge import bridge_hidden, second_differences
 from .surface_reacquisition import SurfaceReacquisition
 
 SOLVE_BYTES = 64 << 20  # memory for one chunk of [n, T, T] float64 normal equations (built frame-major, then transposed)
@@ -124,9 +124,7 @@ class FlowFusion:
         # The walk's candidate gaps, largest first: the frame nearest the query is tried first, as a walk outward does.
         self.gaps = {+1: sorted({p.j - p.i for p in self.pairs if p.j > p.i}, reverse=True),
                      -1: sorted({p.i - p.j for p in self.pairs if p.i > p.j}, reverse=True)}
-        second = np.zeros((max(t - 2, 0), t))  # rows: x[t-1] - 2 x[t] + x[t+1]
-        for r in range(t - 2):
-            second[r, r:r + 3] = (1.0, -2.0, 1.0)
+        second = second_differences(t)
         # squared acceleration of a track (temporal coherence)
         self.acceleration = torch.from_numpy(second.T @ second).to(self.device)
         plate_matches_flow = video is not None and (video.shape[2], video.shape[1]) == tuple(self.size)
