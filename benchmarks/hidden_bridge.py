@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--only", default="", help="clips whose name contains one of these comma-separated parts")
     parser.add_argument("--trackers", default="flow-fusion,omnimotion:default",
                         help="trackers run with the bridge off and scored both ways (NAME or NAME:PRESET)")
-    parser.add_argument("--pull", default="1e-2,1e-3,1e-4,1e-5", help="bridge pulls scored (the first is the one compared)")
+    parser.add_argument("--pull", default="1e-4,1e-3", help="bridge pulls scored, comma-separated (the fusion's: 1e-4)")
     parser.add_argument("--baseline", default="chained-flow", help="measured in the same run ('' for none)")
     parser.add_argument("--out", type=Path, default=None, help="folder for the JSON rows")
     args = parser.parse_args()

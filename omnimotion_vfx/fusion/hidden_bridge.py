@@ -7,9 +7,10 @@ track is carried through an occlusion (a pin held out behind an arm comes back s
 every visible frame exactly and re-places each hidden frame between two visible ones on the smoothest path
 through them (least squared acceleration: a cubic across the gap), held weakly to where the passes put it
 (`pull`). A `guide` (the fitted model's track) bends that path to follow its motion; on the rendered suite that
-was no better in <delta_avg and worse in TC, so the fusion bridges without one. Before the first visible frame and after the last there is nothing
-to bridge to, and those frames stay. Visibility and visible positions are untouched, so AJ and OA do not move;
-what it buys is measured in <delta_avg and TC (docs/engine.md, "2026-12-06: hidden frames bridged").
+was no better in <delta_avg and worse in TC, so the fusion bridges without one. Before the first visible frame
+and after the last there is nothing to bridge to, and those frames stay. Visibility and visible positions are
+untouched, so AJ and OA do not move; what it buys is measured in <delta_avg and TC (docs/engine.md, "2026-12-06:
+hidden frames bridged").
 """
 
 from __future__ import annotations
@@ -31,14 +32,20 @@ def second_differences(frames: int) -> np.ndarray:
     return second
 
 
+def visible_span(visible: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """[N, T] -> each track's first and last visible frame, [N, 1] each (T and -1 where none is visible)."""
+    frame = torch.arange(visible.shape[1], device=visible.device)
+    first = torch.where(visible, frame, visible.shape[1]).min(dim=1, keepdim=True).values
+    last = torch.where(visible, frame, -1).max(dim=1, keepdim=True).values
+    return first, last
+
+
 def interior_hidden(visible: torch.Tensor) -> torch.Tensor:
     """[N, T] hidden frames with a visible frame on each side: the ones a bridge joins. Before a track's first
-    visible frame and after its last there is nothing to bridge to; extrapolating there lost <delta_avg on 8 of 12
-    rendered clips (docs/engine.md), so those frames keep the passes' positions."""
+    visible frame and after its last there is nothing to bridge to; extrapolating there lowered <delta_avg on 7 of
+    12 rendered clips (docs/engine.md), so those frames keep the passes' positions."""
+    first, last = visible_span(visible)
     frame = torch.arange(visible.shape[1], device=visible.device)
-    seen_at = torch.where(visible, frame, -1)
-    last = seen_at.max(dim=1, keepdim=True).values
-    first = torch.where(visible, frame, visible.shape[1]).min(dim=1, keepdim=True).values
     return ~visible & (frame > first) & (frame < last)
 
 
@@ -52,11 +59,9 @@ def bridge_hidden(tracks: torch.Tensor, visible: torch.Tensor, pull: float,
     bridged = interior_hidden(visible)
     if not bridged.any():
         return tracks
-    n, t = visible.shape
+    t = visible.shape[1]
     frame = torch.arange(t, device=tracks.device)
-    seen_at = torch.where(visible, frame, -1)
-    first = torch.where(visible, frame, t).min(dim=1, keepdim=True).values
-    last = seen_at.max(dim=1, keepdim=True).values
+    first, last = visible_span(visible)
     second = torch.from_numpy(second_differences(t)).to(tracks.device)  # [R, T]
     rows_inside = (frame[:-2] >= first) & (frame[2:] <= last)  # [N, R]: all three frames within the visible span
     a = torch.einsum("rt,nr,rs->nts", second, rows_inside.to(torch.float64), second)
