@@ -6,9 +6,8 @@ tracks ("along model": the offset from the model's track is bridged, what the fu
 behind it; without one the fusion's "model" is the query's position and both are the same). The bridge is the
 fusion's last step, keeps visible frames and visibility, and commutes with the plate's per-axis pixel scaling,
 so bridging the answers is exactly the pass run on the same fit: with and without on identical tracks, chained
-flow measured in the same run. AJ and OA cannot move;
-<delta_avg, TC and the long clips' last-frame figures can. The bridge's own seconds are printed beside the
-tracker's.
+flow measured in the same run. AJ and OA cannot move; <delta_avg, TC and the long clips' last-frame figures can.
+The bridge's own seconds are printed beside the tracker's.
 
     .venv/bin/python benchmarks/hidden_bridge.py --out /tmp/bridge
     .venv/bin/python benchmarks/hidden_bridge.py --only long-sweep --trackers flow-fusion --pull 1e-3,1e-4

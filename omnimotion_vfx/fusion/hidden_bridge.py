@@ -29,6 +29,7 @@ def second_differences(frames: int) -> np.ndarray:
     second = np.zeros((max(frames - 2, 0), frames))
     for r in range(frames - 2):
         second[r, r:r + 3] = (1.0, -2.0, 1.0)
+    second.flags.writeable = False  # cached and shared: nobody may change it in place
     return second
 
 
@@ -57,12 +58,21 @@ def bridge_hidden(tracks: torch.Tensor, visible: torch.Tensor, pull: float,
     other frame is returned as given, and only accelerations between a track's first and last visible frames
     count, so positions outside them do not bend the bridge."""
     bridged = interior_hidden(visible)
-    if not bridged.any():
+    rows = torch.nonzero(bridged.any(dim=1)).flatten()  # only tracks with a gap to bridge are solved
+    if len(rows) == 0:
         return tracks
+    out = tracks.clone()
+    out[rows] = _bridge_rows(tracks[rows], visible[rows], bridged[rows], pull, None if guide is None else guide[rows])
+    return out
+
+
+def _bridge_rows(tracks: torch.Tensor, visible: torch.Tensor, bridged: torch.Tensor, pull: float,
+                 guide: torch.Tensor | None) -> torch.Tensor:
+    """`bridge_hidden` on tracks that each have at least one frame to bridge (`bridged`)."""
     t = visible.shape[1]
     frame = torch.arange(t, device=tracks.device)
     first, last = visible_span(visible)
-    second = torch.from_numpy(second_differences(t)).to(tracks.device)  # [R, T]
+    second = torch.tensor(second_differences(t), device=tracks.device)  # [R, T], a copy of the read-only cache
     rows_inside = (frame[:-2] >= first) & (frame[2:] <= last)  # [N, R]: all three frames within the visible span
     a = torch.einsum("rt,nr,rs->nts", second, rows_inside.to(torch.float64), second)
     weight = torch.where(bridged, pull, HELD).to(torch.float64)

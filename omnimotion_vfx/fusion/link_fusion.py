@@ -10,7 +10,8 @@ exactly; the last bridges the hidden frames between the visible ones:
    cycle-consistent matches from frames already reached, the cost of a path being its summed forward-backward
    errors plus `refine_link_cost_px` per link. Few, precise links win, so a long-gap match from before an
    occlusion beats a chain of short ones that drifted or slid onto the occluder. Frames no match reaches are
-   "lost" and keep the fitted model's track: the model bridges occlusions.
+   "lost" and keep the fitted model's track: the model bridges occlusions (until pass 8 re-places the hidden
+   frames that lie between two visible ones).
 2. **Re-solve**: each track is one least-squares problem over its frames: reached frames are pulled to the
    walk (`refine_walk_weight`), lost frames weakly to the model (`refine_model_weight`); every link between
    two reached frames pulls their relative motion towards the flow, weighted by its cycle-consistency
