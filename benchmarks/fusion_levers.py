@@ -17,7 +17,6 @@ frames each variant calls visible that the first one hides: how many are visible
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -31,12 +30,12 @@ import numpy as np  # noqa: E402
 
 from omnimotion_vfx.errors import InputError  # noqa: E402
 from omnimotion_vfx.evaluation.runner import evaluate, prepare_clip, query_sets  # noqa: E402
-from omnimotion_vfx.evaluation.suite import clips_matching, suite  # noqa: E402
 from omnimotion_vfx.evaluation.tapvid_metrics import all_metrics  # noqa: E402
 from omnimotion_vfx.flow import compute_correspondences  # noqa: E402
 from omnimotion_vfx.fusion import FlowFusion  # noqa: E402
 from omnimotion_vfx.tracking.presets import run_preset  # noqa: E402
-from visibility_evidence import WITHIN_PX, query_run  # noqa: E402  (this folder is on the path of a script run)
+from suite_options import chosen_clips, suite_arguments  # noqa: E402  (this folder is on the path of a script run)
+from visibility_evidence import WITHIN_PX, query_run  # noqa: E402
 
 
 def flow_cache_folder(cache: Path, clip_name: str, flow_settings: dict) -> Path:
@@ -98,20 +97,19 @@ class RuleRecorder:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--suite", default="rendered")
-    parser.add_argument("--only", default="", help="clips whose name contains one of these comma-separated parts")
+    parser = suite_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--variant", action="append", default=[], help='NAME={"setting": value, ...}; fusion settings, '
                         'and flow settings as "flow.NAME"; repeat for more')
     parser.add_argument("--no-chained", action="store_true", help="leave out the chained-flow baseline")
     parser.add_argument("--rules", action="store_true", help="score each visibility rule against ground truth")
-    parser.add_argument("--cache", default=str(Path.home() / ".cache" / "omnimotion_vfx" / "fusion_levers"))
     args = parser.parse_args(argv)
     try:
         variants = dict(parse_variant(text) for text in (args.variant or ["now={}"]))
-        clips = clips_matching(args.suite, args.only) if args.only else suite(args.suite)
     except InputError as error:
         print(f"fusion_levers: error: {error}", file=sys.stderr)
+        return 2
+    clips = chosen_clips(args, "fusion_levers")
+    if clips is None:
         return 2
     run = run_preset("default")
     rule_totals: dict[str, dict[str, list[int]]] = {}

@@ -23,7 +23,6 @@ Seconds per short clip and 2-3 minutes per long one on a 2-core CPU (one fusion 
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -33,14 +32,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from omnimotion_vfx.errors import InputError  # noqa: E402
-from omnimotion_vfx.evaluation.runner import prepare_clip, query_sets  # noqa: E402
-from omnimotion_vfx.evaluation.suite import clips_matching, suite  # noqa: E402
 from omnimotion_vfx.evaluation.tapvid_metrics import all_metrics  # noqa: E402
-from omnimotion_vfx.flow import compute_correspondences  # noqa: E402
 from omnimotion_vfx.fusion import FlowFusion  # noqa: E402
-from omnimotion_vfx.tracking.presets import run_preset  # noqa: E402
-from fusion_levers import flow_cache_folder  # noqa: E402  (this folder is on the path of a script run)
+from flow_alone import fuse_on_flow_alone  # noqa: E402  (this folder is on the path of a script run)
+from suite_options import chosen_clips, measure_suite, suite_arguments  # noqa: E402
 from visibility_evidence import WITHIN_PX, query_run  # noqa: E402
 
 DISTANCE_BINS = ((1, 2), (2, 4), (4, 8), (8, 16), (16, 32), (32, 10**6))  # frames from the query frame
@@ -86,19 +81,11 @@ def evidence_for_returned(fusion: FlowFusion, tracks: np.ndarray, visible: np.nd
 
 def measure_clip(spec, cache: Path) -> dict:
     """Everything this benchmark reports for one clip."""
-    run = run_preset("default")
-    clip = prepare_clip(spec)
-    points = query_sets(clip, ("strided",), long_range=False)["strided"]
-    frames, (height, width) = len(clip.video), clip.video.shape[1:3]
-    index = points.queries[:, 0].astype(int)
+    fused = fuse_on_flow_alone(spec, cache)
+    points, fusion, tracks, visible, error, others = (fused.points, fused.fusion, fused.tracks, fused.visible,
+                                                      fused.error, fused.others)
+    frames, index, to_raster, size = len(fused.clip.video), fused.index, fused.to_raster, fused.size
     xy = points.queries[:, 1:].astype(np.float64)
-    correspondences = compute_correspondences(clip.video, run.flow, flow_cache_folder(cache, spec.name, {}))
-    fusion = FlowFusion(correspondences, run.fusion.without_model(), clip.video)
-    tracks, visible = fusion.refine(index, np.repeat(xy[:, None], frames, axis=1), np.ones((len(index), frames), bool))
-    to_raster = 256.0 / max(width, height)
-    error = np.linalg.norm(tracks - points.tracks, axis=-1) * to_raster
-    others = np.ones(visible.shape, bool)
-    others[np.arange(len(index)), index] = False
     own_run = query_run(points.visible, index)
     in_run = own_run & others & visible
     distance = np.abs(np.arange(frames)[None] - index[:, None])
@@ -111,7 +98,6 @@ def measure_clip(spec, cache: Path) -> dict:
     halved = tracks.copy()
     near = own_run & others & (error < HALVED_BELOW_PX)
     halved[near] = points.tracks[near] + 0.5 * (tracks[near] - points.tracks[near])
-    size = (width, height)
     returned = points.visible & others & ~own_run
     hidden_returned = returned & ~visible
     reached, landed = evidence_for_returned(fusion, tracks, visible, points.tracks, hidden_returned)
@@ -141,22 +127,13 @@ def _share(values: np.ndarray, below: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--suite", default="rendered")
-    parser.add_argument("--only", default="", help="clips whose name contains one of these comma-separated parts")
-    parser.add_argument("--cache", default=str(Path.home() / ".cache" / "omnimotion_vfx" / "fusion_levers"),
-                        help="flow cache folder, shared with fusion_levers.py")
-    args = parser.parse_args(argv)
-    try:
-        clips = clips_matching(args.suite, args.only) if args.only else suite(args.suite)
-    except InputError as error:
-        print(f"position_limits: error: {error}", file=sys.stderr)
+    args = suite_arguments(__doc__.split("\n\n")[0]).parse_args(argv)
+    clips = chosen_clips(args, "position_limits")
+    if clips is None:
         return 2
-    results = {}
-    for spec in clips:
-        results[spec.name] = result = measure_clip(spec, Path(args.cache))
-        print(f"{spec.name:20s} AJ {result['AJ']:5.1f}, with run errors under {HALVED_BELOW_PX:g} px halved "
-              f"{result['AJ halved']:5.1f}", flush=True)
+    results = measure_suite(clips, lambda spec: measure_clip(spec, Path(args.cache)),
+                            lambda result: f"AJ {result['AJ']:5.1f}, with run errors under {HALVED_BELOW_PX:g} px "
+                                           f"halved {result['AJ halved']:5.1f}")
 
     print("\n1. frames of the query's own run the fusion calls visible, by frames from the query frame: median error "
           "(256 raster) / within 1 px\n\n| clip | " + " | ".join(_bin_label(lo, hi) for lo, hi in DISTANCE_BINS)

@@ -5,19 +5,20 @@ The fusion runs on flow alone (as `benchmarks/position_limits.py` does), strided
 computed once into `--cache`. Four kinds of evidence the issue names, each scored against ground truth on the
 same fused tracks:
 
-1. **Photometric hiding**: a frame the fusion calls visible is hidden where the query's patch correlates below
-   tau with the image at the track ("query"), or where the track's patch correlates below tau with its patch at
-   both neighbouring visible frames ("neighbours"; a pole passing in front changes the patch from one frame to
-   the next). Per tau: frames hidden, the share of them occluded or 4 px or more off (what hiding should catch),
+1. **Photometric hiding**: a frame the fusion calls visible is hidden where the query's patch (11x11 at 256 lines,
+   scaled with the clip: 19x19 at 480x270) correlates below tau with the image at the track ("query"), or where
+   the track's patch correlates below tau with its patch at both neighbouring frames the fusion calls visible
+   ("neighbours"; a pole passing in front changes the patch from one frame to the next; a frame with neither
+   neighbour visible is not judged). A patch without contrast is not judged either. Per tau: frames hidden, the share of them occluded or 4 px or more off (what hiding should catch),
    AJ / OA.
 2. **Chained flow where the fusion hides**: frames adjacent flow chained calls visible and the fusion hides, and
-   the share within 4 px of each tracker's position there. If chained flow placed them, the fusion could take
-   its positions.
+   the share within 4 px of each tracker's position there; then AJ / OA with those frames taken from chained
+   flow (its position, called visible). If chained flow placed them, the fusion could take its positions.
 3. **Keypoint re-acquisition**: SIFT matches (the flow package's two-way ratio-tested `KeypointMatcher`) from the
    query frame to each frame the fusion hides; the matches within `KEYPOINT_RADIUS_PX` of the query fit an
    affine (RANSAC); the prediction is scored: frames predicted, visible and within 4 px, occluded.
-4. **Short later runs**: runs the fusion calls visible after the point's own run (re-found, re-walked or reached
-   by a long link) hidden when they are at most k frames long: AJ / OA.
+4. **Short runs away from the query**: runs the fusion calls visible outside the point's own run (before or after
+   it: re-found, re-walked or reached by a long link) hidden when they are at most k frames long: AJ / OA.
 
     OMNIVFX_SUITE_CACHE=... .venv/bin/python benchmarks/remaining_evidence.py [--only thin-poles,arms]
 
@@ -26,7 +27,6 @@ About 14 minutes for the suite on a 2-core CPU with the flow cached (the long cl
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -37,15 +37,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from omnimotion_vfx.errors import InputError  # noqa: E402
-from omnimotion_vfx.evaluation.runner import prepare_clip, query_sets, track_sets  # noqa: E402
-from omnimotion_vfx.evaluation.suite import clips_matching, suite  # noqa: E402
+from omnimotion_vfx.evaluation.runner import track_sets  # noqa: E402
 from omnimotion_vfx.evaluation.tapvid_metrics import all_metrics  # noqa: E402
-from omnimotion_vfx.flow import compute_correspondences  # noqa: E402
 from omnimotion_vfx.flow.sparse_matches import KeypointMatcher  # noqa: E402
-from omnimotion_vfx.fusion import FlowFusion  # noqa: E402
-from omnimotion_vfx.tracking.presets import run_preset  # noqa: E402
-from fusion_levers import flow_cache_folder  # noqa: E402  (this folder is on the path of a script run)
+from flow_alone import fuse_on_flow_alone  # noqa: E402  (this folder is on the path of a script run)
+from suite_options import chosen_clips, measure_suite, suite_arguments  # noqa: E402
 from visibility_evidence import WITHIN_PX, query_run  # noqa: E402
 
 TAUS = (0.0, 0.2, 0.4, 0.6)  # correlation below which a frame is hidden
@@ -53,14 +49,15 @@ PATCH_RADIUS_PX = 5  # 11x11 at 256 lines, scaled with the clip (as re-acquisiti
 KEYPOINT_RADIUS_PX = 24.0  # matches this near the query (256 raster) fit its affine
 KEYPOINT_MIN_MATCHES = 6
 KEYPOINT_INLIER_PX = 1.5  # RANSAC reprojection threshold (256 raster)
-SHORT_RUNS = (1, 2, 3, 5, 8, 10**6)  # later runs of at most this many frames hidden (10**6: all of them)
+SHORT_RUNS = (1, 2, 3, 5, 8, 10**6)  # runs outside the query's of at most this many frames hidden (10**6: all)
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Normalised cross-correlation of two patches [K, C]; 0 where either has no contrast."""
+    """Normalised cross-correlation of two patches [K, C]; NaN where either has no contrast (flat colour is no
+    evidence of an occluder: NaN is below no threshold, so such frames are never hidden)."""
     a, b = a - a.mean(0), b - b.mean(0)
     energy = np.sqrt((a * a).sum() * (b * b).sum())
-    return float((a * b).sum() / energy) if energy > 1e-9 else 0.0
+    return float((a * b).sum() / energy) if energy > 1e-9 else float("nan")
 
 
 def patch(image: np.ndarray, centre: np.ndarray, radius: int) -> np.ndarray:
@@ -73,7 +70,8 @@ def patch(image: np.ndarray, centre: np.ndarray, radius: int) -> np.ndarray:
 
 
 def photometric_scores(video: np.ndarray, queries: np.ndarray, tracks: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(query [N, T], neighbours [N, T]) correlations on the frames called visible (2 elsewhere: never hidden)."""
+    """(query [N, T], neighbours [N, T]) correlations on the frames called visible (2 elsewhere and NaN where a
+    patch has no contrast: never hidden)."""
     radius = max(3, round(PATCH_RADIUS_PX * max(video.shape[1:3]) / 256))
     to_query, to_neighbours = np.full(visible.shape, 2.0), np.full(visible.shape, 2.0)
     for k, (frame, x, y) in enumerate(queries):
@@ -85,7 +83,8 @@ def photometric_scores(video: np.ndarray, queries: np.ndarray, tracks: np.ndarra
                 continue
             to_query[k, t] = correlation(template, pixels)
             beside = [correlation(pixels, shown[u]) for u in (t - 1, t + 1) if u in shown]
-            to_neighbours[k, t] = max(beside) if beside else 2.0
+            judged = [score for score in beside if not np.isnan(score)]
+            to_neighbours[k, t] = max(judged) if judged else 2.0
     return to_query, to_neighbours
 
 
@@ -138,22 +137,10 @@ def later_runs_hidden(visible: np.ndarray, query_frame: np.ndarray, longest: int
 
 def measure_clip(spec, cache: Path) -> dict:
     """Everything this benchmark reports for one clip."""
-    run = run_preset("default")
-    clip = prepare_clip(spec)
-    sets = query_sets(clip, ("strided",), long_range=False)
-    points = sets["strided"]
-    frames, (height, width) = len(clip.video), clip.video.shape[1:3]
-    index = points.queries[:, 0].astype(int)
-    xy = points.queries[:, 1:].astype(np.float64)
-    correspondences = compute_correspondences(clip.video, run.flow, flow_cache_folder(cache, spec.name, {}))
-    fusion = FlowFusion(correspondences, run.fusion.without_model(), clip.video)
-    tracks, visible = fusion.refine(index, np.repeat(xy[:, None], frames, axis=1), np.ones((len(index), frames), bool))
-    to_raster = 256.0 / max(width, height)
-    error = np.linalg.norm(tracks - points.tracks, axis=-1) * to_raster
-    others = np.ones(visible.shape, bool)
-    others[np.arange(len(index)), index] = False
+    fused = fuse_on_flow_alone(spec, cache)
+    clip, sets, points, tracks, visible = fused.clip, fused.sets, fused.points, fused.tracks, fused.visible
+    error, others, to_raster, size = fused.error, fused.others, fused.to_raster, fused.size
     wrong = ~points.visible | (error >= WITHIN_PX)
-    size = (width, height)
 
     def score(shown: np.ndarray, placed: np.ndarray = tracks) -> tuple[float, float]:
         metrics = all_metrics(points.queries, points.tracks, points.visible, placed, shown, size, "strided")
@@ -168,9 +155,11 @@ def measure_clip(spec, cache: Path) -> dict:
 
     chained, chained_visible, _ = track_sets(clip, "chained-flow", sets)[""]
     chained_error = np.linalg.norm(chained - points.tracks, axis=-1) * to_raster
-    only_chained = ~visible & chained_visible & others & points.visible
-    result["chained"] = (int((~visible & chained_visible & others).sum()), int(only_chained.sum()),
+    take = ~visible & chained_visible & others
+    only_chained = take & points.visible
+    result["chained"] = (int(take.sum()), int(only_chained.sum()),
                          int((only_chained & (chained_error < WITHIN_PX)).sum()), int((only_chained & (error < WITHIN_PX)).sum()))
+    result["chained taken"] = score(visible | take, np.where(take[..., None], chained, tracks))
 
     hidden = ~visible & others
     positions, predicted = keypoint_predictions(clip.video, points.queries, hidden)
@@ -179,7 +168,7 @@ def measure_clip(spec, cache: Path) -> dict:
                            int((predicted & points.visible & (keypoint_error < WITHIN_PX)).sum()),
                            int((predicted & ~points.visible).sum()))
     for longest in SHORT_RUNS:
-        result["runs", longest] = score(later_runs_hidden(visible, index, longest))
+        result["runs", longest] = score(later_runs_hidden(visible, fused.index, longest))
     return result
 
 
@@ -189,21 +178,12 @@ def _mean(results: dict, key) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--suite", default="rendered")
-    parser.add_argument("--only", default="", help="clips whose name contains one of these comma-separated parts")
-    parser.add_argument("--cache", default=str(Path.home() / ".cache" / "omnimotion_vfx" / "fusion_levers"),
-                        help="flow cache folder, shared with fusion_levers.py")
-    args = parser.parse_args(argv)
-    try:
-        clips = clips_matching(args.suite, args.only) if args.only else suite(args.suite)
-    except InputError as error:
-        print(f"remaining_evidence: error: {error}", file=sys.stderr)
+    args = suite_arguments(__doc__.split("\n\n")[0]).parse_args(argv)
+    clips = chosen_clips(args, "remaining_evidence")
+    if clips is None:
         return 2
-    results = {}
-    for spec in clips:
-        results[spec.name] = result = measure_clip(spec, Path(args.cache))
-        print(f"{spec.name:20s} AJ / OA {result['base'][0]:5.2f} / {result['base'][1]:5.2f}", flush=True)
+    results = measure_suite(clips, lambda spec: measure_clip(spec, Path(args.cache)),
+                            lambda result: f"AJ / OA {result['base'][0]:5.2f} / {result['base'][1]:5.2f}")
 
     print(f"\n1. photometric hiding of frames called visible: frames hidden, share occluded or >= {WITHIN_PX:g} px off, "
           f"suite AJ / OA (as fused: {_mean(results, 'base')})\n\n| rule | tau | hidden | wrong there | AJ / OA |\n|---|---|---|---|---|")
@@ -218,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, r in results.items():
         frames, shown, chained, fused = r["chained"]
         print(f"| {name} | {frames:,} | {shown:,} | {chained / max(shown, 1):.0%} | {fused / max(shown, 1):.0%} |")
+    print(f"\nthose frames taken from chained flow (its position, visible): suite AJ / OA {_mean(results, 'chained taken')}")
 
     print(f"\n3. keypoint re-acquisition of hidden frames (SIFT from the query frame, affine of the matches within "
           f"{KEYPOINT_RADIUS_PX:g} px)\n\n| clip | hidden visible frames | predicted | visible, within {WITHIN_PX:g} px | occluded |\n"
@@ -226,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         lost, fired, right, occluded = r["keypoints"]
         print(f"| {name} | {lost:,} | {fired:,} | {right:,} ({right / max(fired, 1):.0%}) | {occluded:,} |")
 
-    print("\n4. later runs of at most k frames hidden: suite AJ / OA\n\n| k | AJ / OA |\n|---|---|")
+    print("\n4. runs outside the query's own run of at most k frames hidden: suite AJ / OA\n\n| k | AJ / OA |\n|---|---|")
     print(f"| (none) | {_mean(results, 'base')} |")
     for longest in SHORT_RUNS:
         print(f"| {'all' if longest >= 10**6 else longest} | {_mean(results, ('runs', longest))} |")

@@ -14,7 +14,6 @@ One `default` fit per clip (strided queries), then, on that same fit:
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 import tempfile
@@ -26,13 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from omnimotion_vfx.clip_geometry import ClipGeometry  # noqa: E402
-from omnimotion_vfx.errors import InputError  # noqa: E402
 from omnimotion_vfx.evaluation.baselines import build_evaluation_tracker  # noqa: E402
 from omnimotion_vfx.evaluation.runner import prepare_clip, query_sets  # noqa: E402
-from omnimotion_vfx.evaluation.suite import clips_matching, suite  # noqa: E402
 from omnimotion_vfx.evaluation.tapvid_metrics import all_metrics  # noqa: E402
 from omnimotion_vfx.progress import NullProgress, StopToken  # noqa: E402
 from omnimotion_vfx.tracking.registry import TrackerContext  # noqa: E402
+from suite_options import chosen_clips, measure_suite, suite_arguments  # noqa: E402  (this folder is on the path of a script run)
 
 SOURCES = ("flow rules", "flow+model", "model's depth order")
 RETURN_SPLIT = ("in the query's own visible run", "after hiding or leaving the image")
@@ -95,21 +93,15 @@ def measure_clip(spec, preset: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--suite", default="rendered")
-    parser.add_argument("--only", default="", help="clips whose name contains one of these comma-separated parts")
+    parser = suite_arguments(__doc__.split("\n\n")[0], cache=False)
     parser.add_argument("--preset", default="default")
     args = parser.parse_args(argv)
-    try:
-        clips = clips_matching(args.suite, args.only) if args.only else suite(args.suite)
-    except InputError as error:
-        print(f"visibility_evidence: error: {error}", file=sys.stderr)
+    clips = chosen_clips(args, "visibility_evidence")
+    if clips is None:
         return 2
-    results = {}
-    for spec in clips:
-        results[spec.name] = result = measure_clip(spec, args.preset)
-        print(f"{spec.name:20s} " + "  ".join(f"{name}: {m['AJ']:.1f}/{m['OA']:.1f}" for name, m in result["scored"].items())
-              + f"  (fit {result['fit_s']:.0f} s, all {result['all_s']:.0f} s)", flush=True)
+    results = measure_suite(clips, lambda spec: measure_clip(spec, args.preset),
+                            lambda result: "  ".join(f"{name}: {m['AJ']:.1f}/{m['OA']:.1f}" for name, m in result["scored"].items())
+                            + f"  (fit {result['fit_s']:.0f} s, all {result['all_s']:.0f} s)")
     names = list(next(iter(results.values()))["scored"]) if results else []
     print("\nAJ / OA, strided, the same fit and fused tracks in every column but the last (the model's own tracks)\n")
     print("| clip | " + " | ".join(names) + " |\n|" + "---|" * (len(names) + 1))
