@@ -20,12 +20,12 @@ import hashlib
 import json
 import os
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from ..file_modes import publish
+from ..npz_arrays import load_npz
 from .config import FlowConfig
 from .correspondences import PairFlow, SparseMatches
 
@@ -94,14 +94,14 @@ class FlowCache:
             return None
         w, h = self.size
         try:
-            with np.load(path) as data:
-                flow = join_bytes(data["flow_bytes"]) if "flow_bytes" in data else data["flow"]
-                valid = np.unpackbits(data["valid"], count=h * w).reshape(h, w).astype(bool)
-                occluded = None
-                if "occluded_reliable" in data:
-                    occluded = np.unpackbits(data["occluded_reliable"], count=h * w).reshape(h, w).astype(bool)
-                source = str(data["source"])
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            data = load_npz(path)  # from the flow's thread pool: np.load is not safe there (npz_arrays.py)
+            flow = join_bytes(data["flow_bytes"]) if "flow_bytes" in data else data["flow"]
+            valid = np.unpackbits(data["valid"], count=h * w).reshape(h, w).astype(bool)
+            occluded = None
+            if "occluded_reliable" in data:
+                occluded = np.unpackbits(data["occluded_reliable"], count=h * w).reshape(h, w).astype(bool)
+            source = str(data["source"])
+        except (OSError, ValueError, KeyError):
             return None
         if flow.shape != (h, w, 2):
             return None
@@ -122,9 +122,9 @@ class FlowCache:
         if not path.exists():
             return None
         try:
-            with np.load(path) as data:
-                return SparseMatches(data["i"], data["j"], data["xy_i"], data["xy_j"])
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            data = load_npz(path)
+            return SparseMatches(data["i"], data["j"], data["xy_i"], data["xy_j"])
+        except (OSError, ValueError, KeyError):
             return None
 
     def save_sparse(self, sparse: SparseMatches) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..flow.cache import atomic_save_npz
+from ..npz_arrays import load_npz
 
 
 @dataclass
@@ -46,8 +47,8 @@ class Trajectories:
     @classmethod
     def load(cls, path: Path) -> tuple["Trajectories", dict[str, np.ndarray]]:
         """The trajectories and any extra arrays saved with them."""
-        with np.load(path) as data:
-            positions = data["positions"].astype(np.float32)
-            visible = np.unpackbits(data["visible"], axis=-1, count=positions.shape[1]).astype(bool)
-            meta = {k: data[k] for k in data.files if k not in ("positions", "visible", "anchor", "is_query")}
-            return cls(positions, visible, data["anchor"].astype(np.int64), data["is_query"].astype(bool)), meta
+        data = load_npz(path)  # the daemon's workers read these side by side (npz_arrays.py)
+        positions = data["positions"].astype(np.float32)
+        visible = np.unpackbits(data["visible"], axis=-1, count=positions.shape[1]).astype(bool)
+        meta = {k: v for k, v in data.items() if k not in ("positions", "visible", "anchor", "is_query")}
+        return cls(positions, visible, data["anchor"].astype(np.int64), data["is_query"].astype(bool)), meta

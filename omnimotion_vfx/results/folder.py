@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import InputError
+from ..npz_arrays import load_npz
 from .atomic import atomic_write, atomic_write_json
 from .location import absolute_job_paths, plate_relative_to
 
@@ -140,16 +141,16 @@ def load_results(folder: str | os.PathLike) -> TrackResults:
             f"({RESULTS_FORMAT_VERSION}); upgrade omnimotion_vfx"
         )
     try:
-        with np.load(tracks_path) as data:
-            names = [str(n) for n in data["names"]] if "names" in data else []
-            return TrackResults(
-                frames=data["frames"],
-                query_points=data["query_points"],
-                tracks=data["tracks"],
-                visible=data["visible"],
-                names=names,
-                manifest=manifest,
-                folder=folder,
-            )
+        data = load_npz(tracks_path)  # the daemon's workers read results side by side (npz_arrays.py)
+        names = [str(n) for n in data["names"]] if "names" in data else []
+        return TrackResults(
+            frames=data["frames"],
+            query_points=data["query_points"],
+            tracks=data["tracks"],
+            visible=data["visible"],
+            names=names,
+            manifest=manifest,
+            folder=folder,
+        )
     except (KeyError, ValueError, OSError) as exc:
         raise InputError(f"{tracks_path} is damaged ({exc}); re-run `omnivfx track`") from None
