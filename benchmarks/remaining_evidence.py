@@ -22,7 +22,7 @@ same fused tracks:
 
     OMNIVFX_SUITE_CACHE=... .venv/bin/python benchmarks/remaining_evidence.py [--only thin-poles,arms]
 
-About 14 minutes for the suite on a 2-core CPU with the flow cached (the long clips' fusions are most of it).
+About 12-14 minutes for the suite on a 2-core CPU with the flow cached (the long clips' fusions are most of it).
 """
 
 from __future__ import annotations
