@@ -15,7 +15,6 @@ The bridge's own seconds are printed beside the tracker's.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -28,9 +27,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from omnimotion_vfx.evaluation.runner import LAST, prepare_clip, query_sets, score_answers, track_sets  # noqa: E402
-from omnimotion_vfx.evaluation.suite import clips_matching, suite  # noqa: E402
 from omnimotion_vfx.fusion.hidden_bridge import bridge_hidden  # noqa: E402
 from omnimotion_vfx.tracking.registry import environment_overrides  # noqa: E402
+from suite_options import chosen_clips, suite_arguments  # noqa: E402  (this folder is on the path of a script run)
 
 MODES = ("strided", "first")
 FIGURES = ("AJ", "delta_avg", "OA", "TC")
@@ -53,18 +52,23 @@ def split_tracker(text: str) -> tuple[str, str]:
     return name, preset or "default"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default="", help="clips whose name contains one of these comma-separated parts")
+def main() -> int:
+    parser = suite_arguments(__doc__.split("\n\n")[0], cache=False)
     parser.add_argument("--trackers", default="flow-fusion,omnimotion:default",
                         help="trackers run with the bridge off and scored both ways (NAME or NAME:PRESET)")
     parser.add_argument("--pull", default="1e-4,1e-3", help="bridge pulls scored, comma-separated (the fusion's: 1e-4)")
     parser.add_argument("--baseline", default="chained-flow", help="measured in the same run ('' for none)")
     parser.add_argument("--out", type=Path, default=None, help="folder for the JSON rows")
     args = parser.parse_args()
-    pulls = [float(p) for p in args.pull.split(",") if p]
+    try:
+        pulls = [float(p) for p in args.pull.split(",") if p]
+    except ValueError:
+        print(f"hidden_bridge: error: --pull takes numbers separated by commas, like 1e-4,1e-3; got {args.pull!r}", file=sys.stderr)
+        return 2
+    clips = chosen_clips(args, "hidden_bridge")
+    if clips is None:
+        return 2
     os.environ["OMNIVFX_ENGINE_OVERRIDES"] = json.dumps({**environment_overrides(), "fusion.bridge_hidden": False})
-    clips = clips_matching("rendered", args.only) if args.only else suite("rendered")
     rows: list[dict] = []
     for spec in clips:
         clip = prepare_clip(spec)
@@ -91,6 +95,7 @@ def main() -> None:
             args.out.mkdir(parents=True, exist_ok=True)
             (args.out / "rows.json").write_text(json.dumps(rows, indent=1))
     summary(rows)
+    return 0
 
 
 def summary(rows: list[dict]) -> None:

@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 from omnimotion_vfx.evaluation.runner import track_sets  # noqa: E402
 from omnimotion_vfx.evaluation.tapvid_metrics import all_metrics  # noqa: E402
 from omnimotion_vfx.flow.sparse_matches import KeypointMatcher  # noqa: E402
+from omnimotion_vfx.fusion.surface_reacquisition import _patch  # noqa: E402
 from flow_alone import fuse_on_flow_alone  # noqa: E402  (this folder is on the path of a script run)
 from suite_options import chosen_clips, measure_suite, suite_arguments  # noqa: E402
 from visibility_evidence import WITHIN_PX, query_run  # noqa: E402
@@ -54,19 +55,17 @@ SHORT_RUNS = (1, 2, 3, 5, 8, 10**6)  # runs outside the query's of at most this 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> float:
     """Normalised cross-correlation of two patches [K, C]; NaN where either has no contrast (flat colour is no
-    evidence of an occluder: NaN is below no threshold, so such frames are never hidden)."""
+    evidence of an occluder: NaN is below no threshold, so such frames are never hidden). Re-acquisition's own
+    `_ncc` scores a flat patch 0, which would count as evidence here."""
     a, b = a - a.mean(0), b - b.mean(0)
     energy = np.sqrt((a * a).sum() * (b * b).sum())
     return float((a * b).sum() / energy) if energy > 1e-9 else float("nan")
 
 
 def patch(image: np.ndarray, centre: np.ndarray, radius: int) -> np.ndarray:
-    """Pixels [(2r+1)^2, C] around centre (pixel centres at +0.5), bilinear."""
-    offsets = np.arange(-radius, radius + 1, dtype=np.float32)
-    x = np.ascontiguousarray(np.float32(centre[0] - 0.5) + offsets[None].repeat(len(offsets), 0))
-    y = np.ascontiguousarray(np.float32(centre[1] - 0.5) + offsets[:, None].repeat(len(offsets), 1))
-    pixels = cv2.remap(image, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    return pixels.reshape(len(offsets) ** 2, -1).astype(np.float64)
+    """Pixels [(2r+1)^2, C] around centre, whose pixel centres sit at +0.5 (re-acquisition's sampler, which
+    reads array coordinates)."""
+    return _patch(image, np.asarray(centre, np.float64) - 0.5, np.eye(2), radius)
 
 
 def photometric_scores(video: np.ndarray, queries: np.ndarray, tracks: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
